@@ -1,0 +1,78 @@
+"""Data layer: the declarative Base, the engine, and `request.dbsession` joined to pyramid_tm."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import zope.sqlalchemy
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Every model of the core and of every plugin derives from this one Base."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def make_engine(settings: Mapping[str, Any]) -> Engine:
+    url = settings["sqlalchemy.url"]
+    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+    if url.startswith("sqlite"):
+        # One file shared by threads of one process; checkout is race-free through conditional UPDATEs.
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif url.startswith("postgresql"):
+        kwargs["connect_args"] = {"connect_timeout": settings.get("shopcore.db.connect_timeout", 5)}
+        kwargs["pool_size"] = 10
+        kwargs["max_overflow"] = 10
+        kwargs["pool_timeout"] = settings.get("shopcore.db.connect_timeout", 5)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def session_for_transaction(session_factory: sessionmaker, transaction_manager) -> Session:
+    """A session whose commit and rollback follow the transaction manager."""
+    session = session_factory()
+    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    return session
+
+
+def _request_dbsession(request) -> Session:
+    return session_for_transaction(request.registry["shopcore.dbsession_factory"], request.tm)
+
+
+def includeme(config) -> None:
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+    if "shopcore.engine" not in config.registry:
+        config.registry["shopcore.engine"] = make_engine(settings)
+    if "shopcore.dbsession_factory" not in config.registry:
+        config.registry["shopcore.dbsession_factory"] = make_session_factory(config.registry["shopcore.engine"])
+    config.add_request_method(_request_dbsession, "dbsession", reify=True)

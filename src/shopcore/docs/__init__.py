@@ -1,0 +1,67 @@
+"""API docs: the merged spec as `/swagger.json` and `/openapi.yaml`, Swagger UI at `/swagger/`, Redoc at `/redoc/`.
+
+Both pages load their scripts from this app (no CDN), so they work without internet access:
+Swagger UI from the `swagger-ui-bundle` package, Redoc from the static files of
+`drf-spectacular-sidecar` (installed without its dependencies; only its files are used).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+from shopcore.errors import error_response
+from shopcore.web import DOCS_CSP
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def redoc_static_dir() -> str | None:
+    spec = importlib.util.find_spec("drf_spectacular_sidecar")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "static" / "drf_spectacular_sidecar" / "redoc"
+    return str(folder) if folder.is_dir() else None
+
+
+def swagger_json_view(request):
+    body = json.dumps(request.registry["shopcore.openapi_spec"]).encode()
+    return Response(body=body, content_type="application/json", charset="utf-8")
+
+
+def _page(name: str, request) -> Response:
+    html = (TEMPLATES / name).read_text(encoding="utf-8")
+    html = html.replace("{{spec_url}}", request.route_path("swagger_json"))
+    response = Response(html, content_type="text/html", charset="utf-8")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+def swagger_ui_view(request):
+    return _page("swagger.html", request)
+
+
+def redoc_view(request):
+    if request.registry.get("shopcore.redoc_static") is None:
+        return error_response(503, "Redoc assets are not installed: pip install --no-deps drf-spectacular-sidecar")
+    return _page("redoc.html", request)
+
+
+def includeme(config) -> None:
+    import swagger_ui_bundle
+
+    config.add_route("swagger_json", "/swagger.json")
+    config.add_route("swagger_ui", "/swagger/")
+    config.add_route("redoc", "/redoc/")
+    for route, view in (("swagger_json", swagger_json_view), ("swagger_ui", swagger_ui_view), ("redoc", redoc_view)):
+        config.add_view(view, route_name=route, request_method="GET", permission=NO_PERMISSION_REQUIRED)
+    config.add_static_view("docs-static/swagger-ui", str(swagger_ui_bundle.swagger_ui_path),
+                           permission=NO_PERMISSION_REQUIRED)
+    config.add_static_view("docs-static/shop", "shopcore.docs:static", permission=NO_PERMISSION_REQUIRED)
+    redoc = redoc_static_dir()
+    config.registry["shopcore.redoc_static"] = redoc
+    if redoc:
+        config.add_static_view("docs-static/redoc", redoc, permission=NO_PERMISSION_REQUIRED)

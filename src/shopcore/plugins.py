@@ -1,0 +1,103 @@
+"""Plugin discovery: entry points in `shopcore.plugins`, the allow-list, contract version and `requires` order."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Callable, Iterable, Sequence
+
+ENTRY_POINT_GROUP = "shopcore.plugins"
+# The plugin contract's version. A plugin states the major version it was written for;
+# a different major means directives or events it relies on may have changed.
+CONTRACT_VERSION = "1.0"
+
+
+class PluginError(RuntimeError):
+    """A plugin cannot be loaded; the message names it."""
+
+
+@dataclass(frozen=True)
+class PluginManifest:
+    """What a plugin's entry point names.
+
+    `api` is the contract version the plugin was written against ("1" or "1.0");
+    `requires` lists plugin names that must be enabled and are included first;
+    `includeme(config)` registers everything through the core's directives.
+    """
+
+    name: str
+    api: str
+    includeme: Callable
+    requires: Sequence[str] = ()
+    version: str = ""
+    description: str = ""
+    distribution: str = field(default="", compare=False)
+
+
+def contract_major(version: str) -> str:
+    return str(version).split(".")[0]
+
+
+def discover(group: str = ENTRY_POINT_GROUP) -> dict[str, object]:
+    """Installed plugin entry points by name, not yet imported."""
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def load_manifest(name: str, entry_point) -> PluginManifest:
+    try:
+        manifest = entry_point.load()
+    except Exception as exc:  # any import failure must name the plugin
+        raise PluginError(f"plugin {name!r} failed to import: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(manifest, PluginManifest):
+        raise PluginError(f"plugin {name!r}: entry point must name a shopcore.plugins.PluginManifest")
+    if manifest.name != name:
+        raise PluginError(f"plugin {name!r}: manifest is named {manifest.name!r}")
+    if contract_major(manifest.api) != contract_major(CONTRACT_VERSION):
+        raise PluginError(
+            f"plugin {name!r} is written for plugin contract {manifest.api}, "
+            f"this shopcore provides {CONTRACT_VERSION}"
+        )
+    if not manifest.version and entry_point.dist is not None:
+        manifest = PluginManifest(**{**manifest.__dict__, "version": entry_point.dist.version,
+                                     "distribution": entry_point.dist.name})
+    return manifest
+
+
+def order_by_requirements(manifests: Sequence[PluginManifest]) -> list[PluginManifest]:
+    """Requirements first; otherwise the allow-list's order. Missing requirements and cycles fail."""
+    by_name = {m.name: m for m in manifests}
+    for manifest in manifests:
+        for required in manifest.requires:
+            if required not in by_name:
+                raise PluginError(
+                    f"plugin {manifest.name!r} requires plugin {required!r}, which is not enabled"
+                )
+    ordered: list[PluginManifest] = []
+    state: dict[str, str] = {}
+
+    def visit(manifest: PluginManifest, path: list[str]) -> None:
+        if state.get(manifest.name) == "done":
+            return
+        if state.get(manifest.name) == "visiting":
+            cycle = " -> ".join(path[path.index(manifest.name):] + [manifest.name])
+            raise PluginError(f"plugin {manifest.name!r} is part of a requirement cycle: {cycle}")
+        state[manifest.name] = "visiting"
+        for required in manifest.requires:
+            visit(by_name[required], path + [manifest.name])
+        state[manifest.name] = "done"
+        ordered.append(manifest)
+
+    for manifest in manifests:
+        visit(manifest, [])
+    return ordered
+
+
+def resolve_plugins(allowed: Iterable[str], available: dict[str, object] | None = None) -> list[PluginManifest]:
+    """The enabled plugins' manifests, in include order."""
+    available = discover() if available is None else available
+    manifests = []
+    for name in dict.fromkeys(allowed):
+        if name not in available:
+            known = ", ".join(sorted(available)) or "none"
+            raise PluginError(f"plugin {name!r} is enabled but not installed (installed: {known})")
+        manifests.append(load_manifest(name, available[name]))
+    return order_by_requirements(manifests)

@@ -1,0 +1,179 @@
+"""Settings: one table of defaults, overlaid by the ini file and then the environment, validated once."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import quote
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names it."""
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def parse_positive_int(value: Any) -> int:
+    number = int(str(value).strip())
+    if number <= 0:
+        raise ValueError(f"expected a positive whole number, got {value!r}")
+    return number
+
+
+def parse_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [part for part in str(value).replace(",", " ").split() if part]
+
+
+def parse_choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+        return text
+
+    return parse
+
+
+def parse_str(value: Any) -> str:
+    return str(value).strip()
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Any
+    parse: Callable[[Any], Any]
+    env: tuple[str, ...] = ()
+    doc: str = ""
+
+
+# The one table of core settings. Plugins validate their own `shopcore.<plugin>.` keys.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("shopcore.env", "development", parse_choice("development", "production", "testing"),
+            ("SHOPCORE_ENV",), "Which environment this is; production enforces a real secret."),
+    Setting("shopcore.debug", False, parse_bool, ("DEBUG",), "Verbose errors in logs (never in responses)."),
+    Setting("shopcore.secret", "", parse_str, ("SECRET_KEY",),
+            "Signing key for tokens; at least 32 bytes in production."),
+    Setting("shopcore.secret_file", "", parse_str, (),
+            "Development only: where a generated secret is kept when none is given."),
+    Setting("sqlalchemy.url", "", parse_str, ("DATABASE_URL",), "Database URL (or DB_NAME, DB_USER, ...)."),
+    Setting("shopcore.db.connect_timeout", 5, parse_positive_int, (),
+            "Seconds to wait for a database connection before answering 503."),
+    Setting("shopcore.plugins", ["catalog", "cart", "orders", "notifications"], parse_list,
+            ("SHOPCORE_PLUGINS",), "Allow-list of plugins to load, by name."),
+    Setting("shopcore.redis_url", "", parse_str, ("REDIS_URL",),
+            "Redis for cache, token revocation and rate limits; empty keeps them in process memory."),
+    Setting("shopcore.cache.backend", "", parse_str, (),
+            "dogpile.cache backend; defaults to redis when a Redis URL is set, else memory."),
+    Setting("shopcore.cache.ttl", 600, parse_positive_int, ("SHOPCORE_CACHE_TTL",), "Cache lifetime in seconds."),
+    Setting("shopcore.broker_url", "", parse_str, ("BROKER_URL",),
+            "Kombu broker URL for background jobs; empty runs jobs in process after commit."),
+    Setting("shopcore.mail.backend", "file", parse_choice("file", "smtp"), ("SHOPCORE_MAIL_BACKEND",),
+            "file writes .eml files under shopcore.mail.dir; smtp sends them."),
+    Setting("shopcore.mail.dir", "var/mail", parse_str, (), "Folder for the file mail backend."),
+    Setting("shopcore.mail.host", "localhost", parse_str, ("EMAIL_HOST",), "SMTP host."),
+    Setting("shopcore.mail.port", 25, parse_positive_int, ("EMAIL_PORT",), "SMTP port."),
+    Setting("shopcore.mail.user", "", parse_str, ("EMAIL_HOST_USER",), "SMTP user."),
+    Setting("shopcore.mail.password", "", parse_str, ("EMAIL_HOST_PASSWORD",), "SMTP password."),
+    Setting("shopcore.mail.security", "none", parse_choice("none", "starttls", "ssl"), ("EMAIL_SECURITY",),
+            "SMTP transport security."),
+    Setting("shopcore.mail.sender", "shop@example.com", parse_str, ("EMAIL_FROM",), "From address of mails."),
+    Setting("shopcore.shop_name", "shopcore", parse_str, ("SHOPCORE_SHOP_NAME",), "Shown in mails."),
+    Setting("shopcore.base_url", "http://127.0.0.1:6543", parse_str, ("SHOPCORE_BASE_URL",),
+            "Public base URL used in links sent by mail."),
+    Setting("shopcore.jwt.access_ttl", 900, parse_positive_int, (), "Access token lifetime in seconds."),
+    Setting("shopcore.jwt.refresh_ttl", 7 * 24 * 3600, parse_positive_int, (),
+            "Refresh token lifetime in seconds."),
+    Setting("shopcore.openapi.validate_responses", True, parse_bool, (),
+            "Validate responses against the spec (on in development and tests, off in production)."),
+    Setting("shopcore.max_body_bytes", 1024 * 1024, parse_positive_int, (),
+            "Requests with a larger body get 413."),
+)
+
+SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
+MIN_PRODUCTION_SECRET_BYTES = 32
+
+
+def database_url_from_parts(environ: Mapping[str, str]) -> str | None:
+    """The seed's DB_* variables, composed into a PostgreSQL URL."""
+    name = environ.get("DB_NAME")
+    if not name:
+        return None
+    user = quote(environ.get("DB_USER", ""), safe="")
+    password = quote(environ.get("DB_PASSWORD", ""), safe="")
+    host = environ.get("DB_HOST", "localhost")
+    port = environ.get("DB_PORT", "5432")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return f"postgresql+psycopg://{auth}{host}:{port}/{name}"
+
+
+def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults < ini < environment; every core setting parsed, or SettingsError naming it."""
+    environ = os.environ if environ is None else environ
+    settings: dict[str, Any] = dict(raw)
+    for setting in SETTINGS:
+        value = settings.get(setting.key, setting.default)
+        for name in setting.env:
+            if environ.get(name, "") != "":
+                value = environ[name]
+                break
+        if setting.key == "sqlalchemy.url" and not any(environ.get(n) for n in setting.env):
+            value = database_url_from_parts(environ) or value
+        try:
+            settings[setting.key] = setting.parse(value)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"setting {setting.key}: {exc}") from None
+    if not settings["sqlalchemy.url"]:
+        raise SettingsError("setting sqlalchemy.url: missing (set DATABASE_URL or DB_NAME, DB_USER, ...)")
+    if not settings["shopcore.cache.backend"]:
+        settings["shopcore.cache.backend"] = (
+            "dogpile.cache.redis" if settings["shopcore.redis_url"] else "dogpile.cache.memory"
+        )
+    settings["shopcore.secret"] = _resolve_secret(settings)
+    return settings
+
+
+def _resolve_secret(settings: Mapping[str, Any]) -> str:
+    secret = settings["shopcore.secret"]
+    if settings["shopcore.env"] == "production":
+        if not secret:
+            raise SettingsError("setting shopcore.secret: missing; production needs SECRET_KEY")
+        if len(secret.encode()) < MIN_PRODUCTION_SECRET_BYTES:
+            raise SettingsError(
+                f"setting shopcore.secret: too short; production needs at least "
+                f"{MIN_PRODUCTION_SECRET_BYTES} bytes"
+            )
+        return secret
+    if secret:
+        return secret
+    secret_file = settings["shopcore.secret_file"]
+    if not secret_file:
+        raise SettingsError("setting shopcore.secret: missing (set SECRET_KEY or shopcore.secret_file)")
+    # Development keeps a generated secret so tokens survive a restart.
+    path = Path(secret_file)
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    generated = secrets.token_urlsafe(48)
+    path.write_text(generated)
+    path.chmod(0o600)
+    return generated
+
+
+def plugin_settings(settings: Mapping[str, Any], plugin: str) -> dict[str, Any]:
+    """The `shopcore.<plugin>.` keys of one plugin, prefix removed."""
+    prefix = f"shopcore.{plugin}."
+    return {key[len(prefix):]: value for key, value in settings.items() if key.startswith(prefix)}

@@ -1,0 +1,290 @@
+"""pytest plugin for the core's tests and for plugin authors: a migrated database, one rolled-back
+transaction per test, a webtest app, real Redis and broker URLs when the environment gives them.
+
+Environment:
+- SHOPCORE_TEST_DATABASE_URL: a PostgreSQL URL (the database is created if missing and its schema
+  rebuilt from migrations once per run). Without it, a SQLite file in a temporary folder.
+- SHOPCORE_TEST_REDIS_URL: Redis for cache, revocation and rate limits (flushed before each test).
+- SHOPCORE_TEST_BROKER_URL: a Kombu broker URL for the messaging tests.
+- SHOPCORE_TEST_REQUIRE_SERVICES=1 (set by .ci/run): a missing or unreachable service fails the run
+  instead of skipping the tests that need it.
+- SHOPCORE_TEST_PLUGINS: the allow-list the suite runs with (default: every shop plugin installed).
+
+A plugin's own tests override the `shopcore_plugins` fixture to run with their allow-list.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import transaction
+from pyramid.request import Request
+from pyramid.threadlocal import manager as threadlocal_manager
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+from shopcore.plugins import discover
+
+SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+_skipped_services: list[str] = []
+
+
+def services_required() -> bool:
+    return os.environ.get("SHOPCORE_TEST_REQUIRE_SERVICES", "") == "1"
+
+
+def service_url(variable: str) -> str | None:
+    """The URL of a real service for tests, or None (and a loud skip) when not given."""
+    url = os.environ.get(variable, "")
+    if not url:
+        if services_required():
+            pytest.fail(f"{variable} is not set but SHOPCORE_TEST_REQUIRE_SERVICES=1", pytrace=False)
+        return None
+    parsed = urlparse(url.replace("+psycopg", ""))
+    host, port = parsed.hostname or "127.0.0.1", parsed.port
+    if port is not None:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+        except OSError as exc:
+            message = f"{variable}={url} is unreachable: {exc}"
+            if services_required():
+                pytest.fail(message, pytrace=False)
+            _skipped_services.append(message)
+            return None
+    return url
+
+
+def require_service(variable: str) -> str:
+    url = service_url(variable)
+    if url is None:
+        _skipped_services.append(f"{variable} not set")
+        pytest.skip(f"needs {variable}")
+    return url
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _skipped_services:
+        terminalreporter.section("shopcore: services not tested", sep="!")
+        for line in sorted(set(_skipped_services)):
+            terminalreporter.write_line(f"SKIPPED SERVICE: {line}")
+
+
+# --- settings and database ---------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def shopcore_plugins() -> list[str]:
+    """The allow-list for this run; plugin authors override this fixture."""
+    chosen = os.environ.get("SHOPCORE_TEST_PLUGINS")
+    if chosen is not None:
+        return chosen.replace(",", " ").split()
+    installed = discover()
+    return [name for name in SHOP_PLUGINS if name in installed]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = service_url("SHOPCORE_TEST_DATABASE_URL")
+    if url is None:
+        path = tmp_path_factory.mktemp("db") / "shopcore-test.sqlite"
+        _skipped_services.append("PostgreSQL (SHOPCORE_TEST_DATABASE_URL): tests ran on SQLite")
+        return f"sqlite:///{path}"
+    ensure_postgres_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    url = service_url("SHOPCORE_TEST_REDIS_URL")
+    if url is None:
+        _skipped_services.append("Redis (SHOPCORE_TEST_REDIS_URL): cache ran in process memory")
+    return url
+
+
+def ensure_postgres_database(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                    {"name": target.database}).scalar()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def reset_schema(engine) -> None:
+    """Drop every table (from an earlier run or another allow-list) before migrating afresh."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        else:
+            for table in inspect(connection).get_table_names():
+                connection.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+
+
+@pytest.fixture(scope="session")
+def shopcore_settings(database_url, redis_url, shopcore_plugins, tmp_path_factory) -> dict:
+    """Settings of the app under test; tests may copy and change them for an app of their own."""
+    var = tmp_path_factory.mktemp("var")
+    settings = {
+        "shopcore.env": "testing",
+        "shopcore.secret": "test-secret-" + "x" * 40,
+        "sqlalchemy.url": database_url,
+        "shopcore.plugins": " ".join(shopcore_plugins),
+        "shopcore.redis_url": redis_url or "",
+        "shopcore.broker_url": "",
+        "shopcore.mail.backend": "file",
+        "shopcore.mail.dir": str(var / "mail"),
+        "shopcore.openapi.validate_responses": "true",
+    }
+    return settings
+
+
+def make_test_configurator(settings: dict, **registry_items):
+    """The app's configurator with the environment ignored, so only `settings` decide."""
+    from shopcore import make_configurator
+
+    return make_configurator(settings, registry_items=registry_items, environ={})
+
+
+@pytest.fixture(scope="session")
+def shopcore_engine(shopcore_settings):
+    from shopcore.db import make_engine
+
+    engine = make_engine(shopcore_settings)
+    reset_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def shopcore_config(shopcore_settings, shopcore_engine):
+    from shopcore.db import make_session_factory
+    from shopcore.migrate import upgrade
+
+    config = make_test_configurator(shopcore_settings, **{
+        "shopcore.engine": shopcore_engine,
+        "shopcore.dbsession_factory": make_session_factory(shopcore_engine),
+    })
+    ini = str(REPO_ROOT / "development.ini")
+    upgrade(ini, config.registry)
+    return config
+
+
+@pytest.fixture(scope="session")
+def shopcore_registry(shopcore_config):
+    return shopcore_config.registry
+
+
+@pytest.fixture(scope="session")
+def wsgi_app(shopcore_config):
+    return shopcore_config.make_wsgi_app()
+
+
+def clear_caches(registry) -> None:
+    region = registry.get("shopcore.cache_region")
+    regions = {id(region): region} if region is not None else {}
+    for namespace in registry.get("shopcore.cache_namespaces", {}).values():
+        regions[id(namespace.region)] = namespace.region
+    for item in regions.values():
+        item.invalidate(hard=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_services(request):
+    """Each test starts with empty Redis and caches, whatever the previous test left."""
+    if "shopcore_registry" not in request.fixturenames:
+        yield
+        return
+    registry = request.getfixturevalue("shopcore_registry")
+    url = registry.settings["shopcore.redis_url"]
+    if url:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
+    clear_caches(registry)
+    yield
+
+
+@pytest.fixture
+def db_connection(shopcore_registry, shopcore_engine):
+    """A connection in a transaction that is rolled back after the test; the app's sessions join it.
+
+    Commits inside the app become savepoint releases, so every request sees the data of the
+    previous ones and nothing outlives the test.
+    """
+    connection = shopcore_engine.connect()
+    outer = connection.begin()
+    original = shopcore_registry["shopcore.dbsession_factory"]
+    shopcore_registry["shopcore.dbsession_factory"] = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield connection
+    finally:
+        shopcore_registry["shopcore.dbsession_factory"] = original
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def committed_db(shopcore_registry, shopcore_engine):
+    """For tests that need real commits (concurrency): the real engine, every table emptied after."""
+    yield shopcore_engine
+    truncate_all(shopcore_engine)
+
+
+def truncate_all(engine) -> None:
+    with engine.begin() as connection:
+        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        if not tables:
+            return
+        if connection.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+@contextlib.contextmanager
+def request_context(registry, path: str = "/"):
+    """A real request with its own transaction manager, for calling services without HTTP.
+
+    The transaction commits when the block ends without error and aborts otherwise.
+    """
+    request = Request.blank(path)
+    request.registry = registry
+    request.tm = transaction.TransactionManager(explicit=True)
+    threadlocal_manager.push({"registry": registry, "request": request})
+    request.tm.begin()
+    try:
+        yield request
+    except BaseException:
+        request.tm.abort()
+        raise
+    else:
+        request.tm.commit()
+    finally:
+        threadlocal_manager.pop()
+
+
+@pytest.fixture
+def make_request(shopcore_registry, db_connection):
+    """`with make_request() as request:` — services run in a committed (savepoint) transaction."""
+    return lambda path="/": request_context(shopcore_registry, path)
+
+
+@pytest.fixture
+def testapp(wsgi_app, db_connection):
+    import webtest
+
+    return webtest.TestApp(wsgi_app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})

@@ -1,0 +1,64 @@
+"""HTTP plumbing: request ids, body size limit, security headers, CORS, and the JSON renderer."""
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+from decimal import Decimal
+
+from pyramid.renderers import JSON
+from pyramid.tweens import EXCVIEW, INGRESS
+
+from shopcore.errors import error_response
+from shopcore.settings import parse_list
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def request_id_tween_factory(handler, registry):
+    """Outermost: every response, errors included, carries the request id and security headers."""
+    max_body = registry.settings["shopcore.max_body_bytes"]
+    cors_origins = set(parse_list(registry.settings.get("shopcore.cors.origins", "")))
+
+    def tween(request):
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.environ["shopcore.request_id"] = rid
+        if request.content_length is not None and request.content_length > max_body:
+            response = error_response(413, f"Request body is larger than {max_body} bytes.")
+        else:
+            response = handler(request)
+        response.headers["X-Request-ID"] = rid
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Content-Security-Policy", API_CSP)
+        origin = request.headers.get("Origin")
+        if origin and origin in cors_origins:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Vary"] = "Origin"
+            headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
+            headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
+        return response
+
+    return tween
+
+
+def json_renderer() -> JSON:
+    renderer = JSON()
+    renderer.add_adapter(Decimal, lambda value, request: str(value))
+    renderer.add_adapter(datetime.datetime, lambda value, request: value.isoformat())
+    renderer.add_adapter(datetime.date, lambda value, request: value.isoformat())
+    renderer.add_adapter(uuid.UUID, lambda value, request: str(value))
+    return renderer
+
+
+def includeme(config) -> None:
+    config.add_tween("shopcore.web.request_id_tween_factory", under=INGRESS)
+    config.add_renderer("json", json_renderer())
