@@ -11,6 +11,8 @@ declared is a start-up error, not silence. Lower `order` runs first; ties keep i
   stock is taken; raise `CheckoutRefused(reason)` to refuse the checkout with a 409.
 - `order_placed_in_transaction(request, order, cart) -> None`: called inside the checkout
   transaction after the order row exists, so a plugin can record its own rows (a coupon use) atomically.
+- `product_referenced(request, product_id) -> bool`: asked before a product is deleted; when any
+  implementation answers True (an order line keeps it), the catalog deactivates it instead.
 """
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ from pyramid.exceptions import ConfigurationError
 PRICE_ADJUSTMENTS = "price_adjustments"
 CHECKOUT_VALIDATORS = "checkout_validators"
 ORDER_PLACED_IN_TRANSACTION = "order_placed_in_transaction"
+PRODUCT_REFERENCED = "product_referenced"
 
-DECLARED_POINTS = frozenset({PRICE_ADJUSTMENTS, CHECKOUT_VALIDATORS, ORDER_PLACED_IN_TRANSACTION})
+DECLARED_POINTS = frozenset({PRICE_ADJUSTMENTS, CHECKOUT_VALIDATORS, ORDER_PLACED_IN_TRANSACTION,
+                             PRODUCT_REFERENCED})
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,10 @@ def run_checkout_validators(request, cart: CartSnapshot) -> None:
 def run_order_placed_in_transaction(request, order, cart: CartSnapshot) -> None:
     for implementation in extensions(request.registry, ORDER_PLACED_IN_TRANSACTION):
         implementation(request, order, cart)
+
+
+def is_product_referenced(request, product_id: int) -> bool:
+    return any(impl(request, product_id) for impl in extensions(request.registry, PRODUCT_REFERENCED))
 
 
 def includeme(config) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import pytest
 import transaction
-from pyramid.request import Request
+from pyramid.request import Request, apply_request_extensions
 from pyramid.threadlocal import manager as threadlocal_manager
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
@@ -263,6 +263,7 @@ def request_context(registry, path: str = "/"):
     """
     request = Request.blank(path)
     request.registry = registry
+    apply_request_extensions(request)
     request.tm = transaction.TransactionManager(explicit=True)
     threadlocal_manager.push({"registry": registry, "request": request})
     request.tm.begin()
@@ -288,3 +289,81 @@ def testapp(wsgi_app, db_connection):
     import webtest
 
     return webtest.TestApp(wsgi_app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+
+# --- users and logged-in clients ------------------------------------------------------------------
+
+@pytest.fixture
+def make_user(make_request):
+    """`make_user("alice", is_admin=False, password=...)` creates a user and returns its id."""
+    from shopcore.accounts.services import create_user
+
+    def make(username: str, *, is_admin: bool = False, email: str | None = None,
+             password: str = "correct horse battery") -> int:
+        with make_request() as request:
+            user = create_user(request, username=username, email=email or f"{username}@example.com",
+                               password=password, is_admin=is_admin)
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def token_for(shopcore_registry):
+    """`token_for(user_id)` -> {"access", "refresh"} for a user, as login would give."""
+    from shopcore.accounts.tokens import issue_token_pair
+
+    def issue(user_id: int) -> dict[str, str]:
+        with request_context(shopcore_registry) as request:
+            return issue_token_pair(request, user_id)
+
+    return issue
+
+
+class AuthenticatedApp:
+    """A webtest app that sends a user's bearer token with every request."""
+
+    def __init__(self, app, token: str, user_id: int):
+        self.app = app
+        self.token = token
+        self.user_id = user_id
+
+    def _headers(self, headers):
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def __getattr__(self, name):
+        method = getattr(self.app, name)
+        if name not in ("get", "post", "put", "patch", "delete", "head", "options",
+                        "post_json", "put_json", "patch_json", "delete_json"):
+            return method
+
+        def call(url, *args, headers=None, **kwargs):
+            return method(url, *args, headers=self._headers(headers), **kwargs)
+
+        return call
+
+
+@pytest.fixture
+def customer(make_user) -> int:
+    return make_user("customer")
+
+
+@pytest.fixture
+def admin(make_user) -> int:
+    return make_user("admin", is_admin=True)
+
+
+@pytest.fixture
+def customer_app(testapp, customer, token_for) -> AuthenticatedApp:
+    return AuthenticatedApp(testapp, token_for(customer)["access"], customer)
+
+
+@pytest.fixture
+def other_customer_app(testapp, make_user, token_for) -> AuthenticatedApp:
+    user_id = make_user("othercustomer")
+    return AuthenticatedApp(testapp, token_for(user_id)["access"], user_id)
+
+
+@pytest.fixture
+def admin_app(testapp, admin, token_for) -> AuthenticatedApp:
+    return AuthenticatedApp(testapp, token_for(admin)["access"], admin)
