@@ -28,11 +28,12 @@ CORE_SUBSYSTEMS = (
 
 
 def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[str, Any] | None = None,
-                      environ: Mapping[str, str] | None = None) -> Configurator:
+                      environ: Mapping[str, str] | None = None, extra_includes: tuple = ()) -> Configurator:
     """The configured (and committed) core with every enabled plugin included.
 
     `registry_items` lets tests and scripts supply ready-made parts (an engine, a session factory)
-    before the subsystems that would otherwise build them from settings.
+    before the subsystems that would otherwise build them from settings. `extra_includes` are
+    included after the plugins, with the same directives (tests use them for throwaway routes).
     """
     settings = load_settings(raw_settings, environ)
     config = Configurator(settings=settings)
@@ -53,6 +54,9 @@ def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[s
             raise
         except Exception as exc:
             raise PluginError(f"plugin {manifest.name!r} failed to configure: {type(exc).__name__}: {exc}") from exc
+    for include in extra_includes:
+        config.include(include)
+        config.commit()
     install_spec(config)
     config.commit()
     return config

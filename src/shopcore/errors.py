@@ -157,17 +157,30 @@ _REQUIRED = re.compile(r"'(?P<name>[^']+)' is a required property")
 
 def describe_validation_errors(errors: list[Exception]) -> tuple[int, list[dict]]:
     """(status, field errors) for the errors openapi-core found in a request."""
+    from openapi_core.deserializing.media_types.exceptions import MediaTypeDeserializeError
     from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
     from openapi_core.validation.request.exceptions import SecurityValidationError
 
     fields: list[dict] = []
     for error in errors:
-        if isinstance(error, MediaTypeNotFound):
+        causes = _cause_chain(error)
+        if any(isinstance(cause, MediaTypeNotFound) for cause in causes):
             return 415, []
-        if isinstance(error, SecurityValidationError):
+        if any(isinstance(cause, SecurityValidationError) for cause in causes):
             return 401, []
+        if any(isinstance(cause, MediaTypeDeserializeError) for cause in causes):
+            fields.append({"field": "body", "message": "Malformed JSON."})
+            continue
         fields.extend(_field_errors(error))
     return 400, fields
+
+
+def _cause_chain(error: BaseException) -> list[BaseException]:
+    chain = []
+    while error is not None and len(chain) < 10:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    return chain
 
 
 def _field_errors(error: Exception, parent: str | None = None) -> list[dict]:
@@ -180,8 +193,6 @@ def _field_errors(error: Exception, parent: str | None = None) -> list[dict]:
             out.extend(_schema_error_fields(schema_error, name))
         return out
     message = str(cause) if cause is not None else str(error)
-    if "Expecting value" in message or "JSONDecodeError" in type(cause).__name__ or "decode" in message.lower():
-        return [{"field": "body", "message": "Malformed JSON."}]
     if name is None and "request body" in message.lower():
         return [{"field": "body", "message": "A JSON body is required."}]
     return [{"field": name or "body", "message": _clean(message)}]

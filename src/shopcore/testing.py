@@ -146,11 +146,12 @@ def shopcore_settings(database_url, redis_url, shopcore_plugins, tmp_path_factor
     return settings
 
 
-def make_test_configurator(settings: dict, **registry_items):
+def make_test_configurator(settings: dict, extra_includes: tuple = (), **registry_items):
     """The app's configurator with the environment ignored, so only `settings` decide."""
     from shopcore import make_configurator
 
-    return make_configurator(settings, registry_items=registry_items, environ={})
+    return make_configurator(settings, registry_items=registry_items, environ={},
+                             extra_includes=extra_includes)
 
 
 @pytest.fixture(scope="session")
@@ -163,6 +164,16 @@ def shopcore_engine(shopcore_settings):
     engine.dispose()
 
 
+class SessionFactorySwitch:
+    """The app's session factory, switchable per test; apps built on one registry item share it."""
+
+    def __init__(self, factory):
+        self.default = self.current = factory
+
+    def __call__(self, **kwargs):
+        return self.current(**kwargs)
+
+
 @pytest.fixture(scope="session")
 def shopcore_config(shopcore_settings, shopcore_engine):
     from shopcore.db import make_session_factory
@@ -170,7 +181,7 @@ def shopcore_config(shopcore_settings, shopcore_engine):
 
     config = make_test_configurator(shopcore_settings, **{
         "shopcore.engine": shopcore_engine,
-        "shopcore.dbsession_factory": make_session_factory(shopcore_engine),
+        "shopcore.dbsession_factory": SessionFactorySwitch(make_session_factory(shopcore_engine)),
     })
     ini = str(REPO_ROOT / "development.ini")
     upgrade(ini, config.registry)
@@ -223,14 +234,12 @@ def db_connection(shopcore_registry, shopcore_engine):
     """
     connection = shopcore_engine.connect()
     outer = connection.begin()
-    original = shopcore_registry["shopcore.dbsession_factory"]
-    shopcore_registry["shopcore.dbsession_factory"] = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    switch = shopcore_registry["shopcore.dbsession_factory"]
+    switch.current = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     try:
         yield connection
     finally:
-        shopcore_registry["shopcore.dbsession_factory"] = original
+        switch.current = switch.default
         outer.rollback()
         connection.close()
 

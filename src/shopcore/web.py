@@ -7,9 +7,9 @@ import uuid
 from decimal import Decimal
 
 from pyramid.renderers import JSON
+from pyramid.request import Request
 from pyramid.tweens import EXCVIEW, INGRESS
 
-from shopcore.errors import error_response
 from shopcore.settings import parse_list
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -22,17 +22,13 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 def request_id_tween_factory(handler, registry):
     """Outermost: every response, errors included, carries the request id and security headers."""
-    max_body = registry.settings["shopcore.max_body_bytes"]
     cors_origins = set(parse_list(registry.settings.get("shopcore.cors.origins", "")))
 
     def tween(request):
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.environ["shopcore.request_id"] = rid
-        if request.content_length is not None and request.content_length > max_body:
-            response = error_response(413, f"Request body is larger than {max_body} bytes.")
-        else:
-            response = handler(request)
+        response = handler(request)
         response.headers["X-Request-ID"] = rid
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -59,6 +55,12 @@ def json_renderer() -> JSON:
     return renderer
 
 
+def request_factory(max_body: int):
+    # Bodies up to the limit stay in memory when made seekable for retries (no temporary files).
+    return type("ShopRequest", (Request,), {"request_body_tempfile_limit": max_body})
+
+
 def includeme(config) -> None:
+    config.set_request_factory(request_factory(config.get_settings()["shopcore.max_body_bytes"]))
     config.add_tween("shopcore.web.request_id_tween_factory", under=INGRESS)
     config.add_renderer("json", json_renderer())

@@ -1,0 +1,91 @@
+"""Settings: defaults, ini values, environment overlay and clear refusals."""
+import pytest
+
+from shopcore.settings import SettingsError, load_settings
+
+SECRET = "s" * 40
+
+
+def test_environment_overrides_ini():
+    settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET, "shopcore.cache.ttl": "60"},
+                             {"SHOPCORE_CACHE_TTL": "120", "SHOPCORE_PLUGINS": "catalog,cart"})
+    assert settings["shopcore.cache.ttl"] == 120
+    assert settings["shopcore.plugins"] == ["catalog", "cart"]
+
+
+def test_defaults_apply():
+    settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET}, {})
+    assert settings["shopcore.cache.ttl"] == 600
+    assert settings["shopcore.cache.backend"] == "dogpile.cache.memory"
+    assert settings["shopcore.plugins"] == ["catalog", "cart", "orders", "notifications"]
+
+
+def test_seed_database_variables_compose_a_postgres_url():
+    env = {"DB_NAME": "shop", "DB_USER": "shopper", "DB_PASSWORD": "p@ss word", "DB_HOST": "db", "DB_PORT": "5433"}
+    settings = load_settings({"shopcore.secret": SECRET}, env)
+    assert settings["sqlalchemy.url"] == "postgresql+psycopg://shopper:p%40ss%20word@db:5433/shop"
+
+
+def test_database_url_wins_over_parts():
+    env = {"DATABASE_URL": "postgresql+psycopg://a@b/c", "DB_NAME": "ignored"}
+    assert load_settings({"shopcore.secret": SECRET}, env)["sqlalchemy.url"] == "postgresql+psycopg://a@b/c"
+
+
+def test_seed_email_variables_are_read():
+    env = {"EMAIL_HOST": "smtp.example.com", "EMAIL_PORT": "587", "EMAIL_HOST_USER": "u", "EMAIL_HOST_PASSWORD": "p"}
+    settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET}, env)
+    assert (settings["shopcore.mail.host"], settings["shopcore.mail.port"]) == ("smtp.example.com", 587)
+    assert (settings["shopcore.mail.user"], settings["shopcore.mail.password"]) == ("u", "p")
+
+
+def test_redis_url_selects_the_redis_cache():
+    settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET}, {"REDIS_URL": "redis://r:6379/0"})
+    assert settings["shopcore.cache.backend"] == "dogpile.cache.redis"
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("shopcore.cache.ttl", "ten", "setting shopcore.cache.ttl: invalid literal"),
+    ("shopcore.cache.ttl", "-5", "setting shopcore.cache.ttl: expected a positive whole number"),
+    ("shopcore.debug", "maybe", "setting shopcore.debug: expected true or false"),
+    ("shopcore.env", "staging", "setting shopcore.env: expected one of development, production, testing"),
+    ("shopcore.mail.security", "tls", "setting shopcore.mail.security: expected one of none, starttls, ssl"),
+])
+def test_bad_values_name_the_setting(key, value, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET, key: value}, {})
+
+
+def test_missing_database_is_named():
+    with pytest.raises(SettingsError, match="setting sqlalchemy.url: missing"):
+        load_settings({"shopcore.secret": SECRET}, {})
+
+
+def test_production_refuses_to_start_without_a_secret():
+    with pytest.raises(SettingsError, match="setting shopcore.secret: missing; production needs SECRET_KEY"):
+        load_settings({"sqlalchemy.url": "sqlite://", "shopcore.env": "production"}, {})
+
+
+def test_production_refuses_a_short_secret():
+    with pytest.raises(SettingsError, match="too short; production needs at least 32 bytes"):
+        load_settings({"sqlalchemy.url": "sqlite://", "shopcore.env": "production"}, {"SECRET_KEY": "short"})
+
+
+def test_production_ini_refuses_to_start_without_secret(monkeypatch):
+    from pathlib import Path
+
+    from pyramid.paster import get_app
+
+    for name in ("SECRET_KEY", "DATABASE_URL", "DB_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    ini = str(Path(__file__).resolve().parents[1] / "production.ini")
+    with pytest.raises(SettingsError, match="production needs SECRET_KEY"):
+        get_app(ini)
+
+
+def test_development_generates_and_keeps_a_secret(tmp_path):
+    raw = {"sqlalchemy.url": "sqlite://", "shopcore.secret_file": str(tmp_path / "secret")}
+    first = load_settings(raw, {})["shopcore.secret"]
+    second = load_settings(raw, {})["shopcore.secret"]
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
