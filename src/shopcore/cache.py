@@ -11,6 +11,7 @@ error is logged.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any, Callable, Iterable
 
@@ -21,49 +22,66 @@ from dogpile.cache.proxy import ProxyBackend
 log = logging.getLogger(__name__)
 
 
+def _tolerant_read(name: str):
+    def read(self, arg):
+        missing = [NO_VALUE] * len(arg) if name.endswith("multi") else NO_VALUE
+        if self.is_resting():
+            return missing
+        try:
+            return getattr(self.proxied, name)(arg)
+        except Exception as exc:
+            self._fail(name, exc)
+            return missing
+
+    return read
+
+
+def _tolerant_write(name: str):
+    def write(self, *args):
+        if self.is_resting():
+            return
+        try:
+            getattr(self.proxied, name)(*args)
+        except Exception as exc:
+            self._fail(name, exc)
+
+    return write
+
+
 class TolerantBackend(ProxyBackend):
-    """Turns backend failures into misses so the database answers instead."""
+    """Turns backend failures into misses so the database answers instead.
+
+    dogpile calls the `*_serialized` methods on serializing backends (Redis) and the plain ones on
+    the memory backend; both families are covered.
+    """
+
+    # After a failure the backend is left alone for a few seconds, so a Redis that hangs costs one
+    # timeout per process per pause instead of one per request (and one log line, not thousands).
+    pause_seconds = 5.0
+
+    def __init__(self):
+        super().__init__()
+        self._resting_until = 0.0
+
+    def is_resting(self) -> bool:
+        return time.monotonic() < self._resting_until
 
     def _fail(self, operation: str, exc: Exception):
-        log.warning("cache %s failed, serving without cache: %s: %s", operation, type(exc).__name__, exc)
+        self._resting_until = time.monotonic() + self.pause_seconds
+        log.warning("cache %s failed, serving without cache for %.0f s: %s: %s", operation, self.pause_seconds,
+                    type(exc).__name__, exc)
 
-    def get(self, key):
-        try:
-            return self.proxied.get(key)
-        except Exception as exc:
-            self._fail("get", exc)
-            return NO_VALUE
+    get = _tolerant_read("get")
+    get_multi = _tolerant_read("get_multi")
+    get_serialized = _tolerant_read("get_serialized")
+    get_serialized_multi = _tolerant_read("get_serialized_multi")
+    set = _tolerant_write("set")
+    set_multi = _tolerant_write("set_multi")
+    set_serialized = _tolerant_write("set_serialized")
+    set_serialized_multi = _tolerant_write("set_serialized_multi")
 
-    def get_multi(self, keys):
-        try:
-            return self.proxied.get_multi(keys)
-        except Exception as exc:
-            self._fail("get", exc)
-            return [NO_VALUE] * len(keys)
-
-    def set(self, key, value):
-        try:
-            self.proxied.set(key, value)
-        except Exception as exc:
-            self._fail("set", exc)
-
-    def set_multi(self, mapping):
-        try:
-            self.proxied.set_multi(mapping)
-        except Exception as exc:
-            self._fail("set", exc)
-
-    def delete(self, key):
-        try:
-            self.proxied.delete(key)
-        except Exception as exc:
-            self._fail("delete", exc)
-
-    def delete_multi(self, keys):
-        try:
-            self.proxied.delete_multi(keys)
-        except Exception as exc:
-            self._fail("delete", exc)
+    delete = _tolerant_write("delete")
+    delete_multi = _tolerant_write("delete_multi")
 
 
 def make_cache_region(settings, ttl: int | None = None):
@@ -95,7 +113,7 @@ class CacheNamespace:
     def generations(self, collections: Iterable[str]) -> str:
         collections = list(collections)
         keys = [self._generation_key(c) for c in collections]
-        values = self.region.get_multi(keys, expiration_time=-1)
+        values = self.region.get_multi(keys)
         tokens = []
         for key, value in zip(keys, values):
             if value is NO_VALUE:

@@ -1,0 +1,111 @@
+"""Cache: generation keys invalidate whole collections; a dead Redis degrades to no cache, not errors."""
+import logging
+
+import pytest
+
+from shopcore.cache import CacheNamespace, make_cache_region
+from shopcore.settings import load_settings
+from shopcore.testing import require_service
+
+
+def region_for(redis_url: str | None, ttl: int = 600):
+    raw = {"sqlalchemy.url": "sqlite://", "shopcore.secret": "x" * 40, "shopcore.cache.ttl": str(ttl)}
+    if redis_url:
+        raw["shopcore.redis_url"] = redis_url
+    return make_cache_region(load_settings(raw, {}))
+
+
+@pytest.fixture(params=["memory", "redis"])
+def namespace(request):
+    if request.param == "memory":
+        return CacheNamespace(region_for(None), "test")
+    url = require_service("SHOPCORE_TEST_REDIS_URL")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    return CacheNamespace(region_for(url), "test")
+
+
+def test_one_invalidation_drops_every_page_of_a_collection(namespace):
+    pages = {page: namespace.key("products", "list", f"page={page}") for page in (1, 2, 3)}
+    for page, key in pages.items():
+        namespace.set(key, f"body {page}")
+    detail = namespace.key("categories", "detail", 1)
+    namespace.set(detail, "category 1")
+    assert [namespace.get(k) for k in pages.values()] == ["body 1", "body 2", "body 3"]
+
+    namespace.invalidate("products")
+
+    new_keys = [namespace.key("products", "list", f"page={page}") for page in (1, 2, 3)]
+    assert set(new_keys).isdisjoint(pages.values())
+    assert [namespace.get(k) for k in new_keys] == [None, None, None]
+    # Another collection is untouched.
+    assert namespace.get(namespace.key("categories", "detail", 1)) == "category 1"
+
+
+def test_key_over_several_collections_is_invalidated_by_either(namespace):
+    key = namespace.key(["products", "categories"], "list")
+    namespace.set(key, "joined")
+    namespace.invalidate("categories")
+    assert namespace.get(namespace.key(["products", "categories"], "list")) is None
+
+
+def test_get_or_create_calls_the_creator_once(namespace):
+    calls = []
+    key = namespace.key("products", "detail", 7)
+    for _ in range(3):
+        assert namespace.get_or_create(key, lambda: calls.append(1) or "made") == "made"
+    assert len(calls) == 1
+
+
+def test_generations_are_shared_between_processes_through_redis():
+    url = require_service("SHOPCORE_TEST_REDIS_URL")
+    first, second = CacheNamespace(region_for(url), "shared"), CacheNamespace(region_for(url), "shared")
+    key = first.key("products", "detail", 1)
+    first.set(key, "old price")
+    assert second.get(second.key("products", "detail", 1)) == "old price"
+    second.invalidate("products")
+    assert first.get(first.key("products", "detail", 1)) is None
+
+
+def test_dead_redis_turns_into_misses_and_logs(caplog):
+    dead = CacheNamespace(region_for("redis://127.0.0.1:1/0"), "dead")
+    with caplog.at_level(logging.WARNING, logger="shopcore.cache"):
+        key = dead.key("products", "list")
+        dead.set(key, "value")
+        assert dead.get(key) is None
+        assert dead.get_or_create(key, lambda: "from database") == "from database"
+        dead.invalidate("products")
+    assert any("serving without cache" in record.getMessage() for record in caplog.records)
+
+
+def test_app_with_dead_redis_still_answers(shopcore_settings, shopcore_registry, db_connection):
+    import webtest
+
+    from shopcore.testing import make_test_configurator
+
+    settings = {**shopcore_settings, "shopcore.redis_url": "redis://127.0.0.1:1/0",
+                "shopcore.cache.backend": "dogpile.cache.redis"}
+    config = make_test_configurator(settings, **{
+        "shopcore.engine": shopcore_registry["shopcore.engine"],
+        "shopcore.dbsession_factory": shopcore_registry["shopcore.dbsession_factory"]})
+    app = webtest.TestApp(config.make_wsgi_app())
+    assert app.get("/health").json == {"status": "ok"}
+    ready = app.get("/ready", status=503).json
+    assert ready["checks"]["cache"] == "down" and ready["checks"]["database"] == "ok"
+    assert ready["status"] == "unavailable"
+
+
+def test_failed_backend_rests_before_being_tried_again(caplog, monkeypatch):
+    from shopcore import cache
+
+    dead = CacheNamespace(region_for("redis://127.0.0.1:1/0"), "dead")
+    with caplog.at_level(logging.WARNING, logger="shopcore.cache"):
+        for _ in range(20):
+            dead.get("k")
+    assert len([r for r in caplog.records if "serving without cache" in r.getMessage()]) == 1
+    clock = [cache.time.monotonic() + 6]
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
+    with caplog.at_level(logging.WARNING, logger="shopcore.cache"):
+        dead.get("k")
+    assert len([r for r in caplog.records if "serving without cache" in r.getMessage()]) == 2
