@@ -3,7 +3,8 @@ transaction per test, a webtest app, real Redis and broker URLs when the environ
 
 Environment:
 - SHOPCORE_TEST_DATABASE_URL: a PostgreSQL URL (the database is created if missing and its schema
-  rebuilt from migrations once per run). Without it, a SQLite file in a temporary folder.
+  rebuilt from migrations once per run), or `sqlite` for a SQLite file in a temporary folder (what
+  an unset variable also gives, with a warning in the summary).
 - SHOPCORE_TEST_REDIS_URL: Redis for cache, revocation and rate limits (flushed before each test).
 - SHOPCORE_TEST_BROKER_URL: a Kombu broker URL for the messaging tests.
 - SHOPCORE_TEST_REQUIRE_SERVICES=1 (set by .ci/run): a missing or unreachable service fails the run
@@ -89,6 +90,9 @@ def shopcore_plugins() -> list[str]:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
+    if os.environ.get("SHOPCORE_TEST_DATABASE_URL", "") == "sqlite":
+        # Asked for explicitly (CI's second pass): the embedded database is what is tested.
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'shopcore-test.sqlite'}"
     url = service_url("SHOPCORE_TEST_DATABASE_URL")
     if url is None:
         path = tmp_path_factory.mktemp("db") / "shopcore-test.sqlite"
