@@ -12,6 +12,7 @@ from shopcore.settings import load_settings
 
 CORE_SUBSYSTEMS = (
     "shopcore.web",
+    "shopcore.observability",
     "shopcore.db",
     "shopcore.security",
     "shopcore.cache",

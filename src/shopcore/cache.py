@@ -19,6 +19,8 @@ from dogpile.cache import make_region
 from dogpile.cache.api import NO_VALUE
 from dogpile.cache.proxy import ProxyBackend
 
+from shopcore.observability import CACHE_LOOKUPS
+
 log = logging.getLogger(__name__)
 
 
@@ -132,6 +134,7 @@ class CacheNamespace:
 
     def get(self, key: str):
         value = self.region.get(key)
+        CACHE_LOOKUPS.labels(self.namespace, "miss" if value is NO_VALUE else "hit").inc()
         return None if value is NO_VALUE else value
 
     def set(self, key: str, value) -> None:

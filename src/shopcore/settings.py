@@ -99,6 +99,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Refresh token lifetime in seconds."),
     Setting("shopcore.openapi.validate_responses", True, parse_bool, (),
             "Validate responses against the spec (on in development and tests, off in production)."),
+    Setting("shopcore.log.format", "", parse_choice("", "text", "json"), ("SHOPCORE_LOG_FORMAT",),
+            "Request log lines: text (development default) or json (production default)."),
+    Setting("shopcore.metrics.public", "", parse_str, ("SHOPCORE_METRICS_PUBLIC",),
+            "Serve /metrics to anyone (default: yes except in production)."),
+    Setting("shopcore.metrics.token", "", parse_str, ("SHOPCORE_METRICS_TOKEN",),
+            "Bearer token that may read /metrics when it is not public."),
     Setting("shopcore.max_body_bytes", 1024 * 1024, parse_positive_int, (),
             "Requests with a larger body get 413."),
 )
@@ -142,6 +148,13 @@ def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = No
         settings["shopcore.cache.backend"] = (
             "dogpile.cache.redis" if settings["shopcore.redis_url"] else "dogpile.cache.memory"
         )
+    production = settings["shopcore.env"] == "production"
+    settings["shopcore.log.format"] = settings["shopcore.log.format"] or ("json" if production else "text")
+    try:
+        public = settings["shopcore.metrics.public"]
+        settings["shopcore.metrics.public"] = (not production) if public == "" else parse_bool(public)
+    except ValueError as exc:
+        raise SettingsError(f"setting shopcore.metrics.public: {exc}") from None
     settings["shopcore.secret"] = _resolve_secret(settings)
     return settings
 

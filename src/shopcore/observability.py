@@ -1,0 +1,92 @@
+"""Observability: one log line per request (JSON in production) and Prometheus metrics at `/metrics`.
+
+Metrics use prometheus-client. Under gunicorn with several workers, set PROMETHEUS_MULTIPROC_DIR to
+an empty folder shared by the workers so `/metrics` adds up every worker's numbers.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+from shopcore.errors import error_response
+
+request_log = logging.getLogger("shopcore.requests")
+
+REQUESTS = Counter("shopcore_http_requests_total", "HTTP requests by route and status.", ["route", "method", "status"])
+LATENCY = Histogram("shopcore_http_request_duration_seconds", "Time to answer, by route.", ["route"],
+                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+CACHE_LOOKUPS = Counter("shopcore_cache_lookups_total", "Cache lookups by namespace and result.",
+                        ["namespace", "result"])
+
+
+def route_name(request) -> str:
+    route = getattr(request, "matched_route", None)
+    return route.name if route is not None else "unmatched"
+
+
+def request_log_line(request, response, duration: float, json_format: bool) -> str:
+    identity = request.environ.get("shopcore.identity")  # only when the request was authenticated
+    fields = {
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+        "request_id": request.environ.get("shopcore.request_id"),
+        "method": request.method,
+        "route": route_name(request),
+        "path": request.path,
+        "status": response.status_int,
+        "duration_ms": round(duration * 1000, 2),
+        "user_id": identity.user_id if identity is not None else None,
+    }
+    if json_format:
+        return json.dumps(fields)
+    user = f" user={fields['user_id']}" if fields["user_id"] is not None else ""
+    return (f"{fields['method']} {fields['path']} -> {fields['status']} in {fields['duration_ms']} ms "
+            f"[{fields['route']}] id={fields['request_id']}{user}")
+
+
+def observability_tween_factory(handler, registry):
+    json_format = registry.settings["shopcore.log.format"] == "json"
+
+    def tween(request):
+        started = time.perf_counter()
+        response = handler(request)
+        duration = time.perf_counter() - started
+        route = route_name(request)
+        REQUESTS.labels(route, request.method, str(response.status_int)).inc()
+        LATENCY.labels(route).observe(duration)
+        request_log.info(request_log_line(request, response, duration, json_format))
+        return response
+
+    return tween
+
+
+def metrics_view(request):
+    settings = request.registry.settings
+    if not settings["shopcore.metrics.public"]:
+        token = settings["shopcore.metrics.token"]
+        given = request.headers.get("Authorization", "")
+        identity = request.identity
+        if not ((token and given == f"Bearer {token}") or (identity is not None and identity.is_admin)):
+            return error_response(403, "Metrics are not public here; send the metrics token or an admin token.")
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest()
+    response = Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+def includeme(config) -> None:
+    config.add_tween("shopcore.observability.observability_tween_factory", under="shopcore.web.request_id_tween_factory")
+    config.add_route("metrics", "/metrics")
+    config.add_view(metrics_view, route_name="metrics", request_method="GET", permission=NO_PERMISSION_REQUIRED)
