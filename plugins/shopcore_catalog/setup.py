@@ -8,6 +8,6 @@ setup(
     package_dir={"": "src"},
     packages=find_packages("src"),
     package_data={"shopcore_catalog": ["*.yaml", "migrations/*.py", "templates/*"]},
-    install_requires=["shopcore"],
+    install_requires=["shopcore", "python-slugify>=8", "tqdm>=4.66"],
     entry_points={"shopcore.plugins": ["catalog = shopcore_catalog:plugin"]},
 )

@@ -1,0 +1,77 @@
+"""Pagination: DRF-style pages (`count`, `next`, `previous`, `results`) over any SQLAlchemy select.
+
+The page's rows come from one LIMIT/OFFSET query. The total is counted only when the page is full:
+a page shorter than `page_size` is the last one, so its offset plus its length *is* the count. A
+full page needs a COUNT, and the caller may remember it (the count depends on the filters, not on
+the page or the ordering), so paging through a result set counts it once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+from urllib.parse import urlencode
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from shopcore.errors import NotFound
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list
+    count: int
+    number: int
+    size: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.number * self.size < self.count
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def count_rows(session: Session, statement: Select) -> int:
+    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+
+
+def fetch_page(session: Session, statement: Select, page: int, page_size: int,
+               remembered_count: Callable[[Callable[[], int]], int] | None = None) -> Page:
+    """One page of `statement` (already ordered); a page past the end is a 404.
+
+    `remembered_count(compute)` returns a count kept from an earlier request or calls `compute`.
+    """
+    offset = (page - 1) * page_size
+    rows = list(session.execute(statement.limit(page_size).offset(offset)).scalars())
+    if not rows and page > 1:
+        raise NotFound("Invalid page.")
+    if len(rows) < page_size:
+        count = offset + len(rows)
+    else:
+        def compute() -> int:
+            return count_rows(session, statement)
+
+        count = remembered_count(compute) if remembered_count else compute()
+    return Page(rows=rows, count=count, number=page, size=page_size)
+
+
+def page_url(base_url: str, params: Mapping[str, Any], page_number: int) -> str:
+    query = {name: value for name, value in params.items() if name != "page"}
+    if page_number > 1:
+        query["page"] = page_number
+    return f"{base_url}?{urlencode(query)}" if query else base_url
+
+
+def page_body(page: Page, results: list, base_url: str, params: Mapping[str, Any]) -> dict:
+    """The response body; `params` are the request's canonical query parameters, kept in the links."""
+    return {
+        "count": page.count,
+        "next": page_url(base_url, params, page.number + 1) if page.has_next else None,
+        "previous": page_url(base_url, params, page.number - 1) if page.has_previous else None,
+        "results": results,
+    }
