@@ -380,3 +380,39 @@ def other_customer_app(testapp, make_user, token_for) -> AuthenticatedApp:
 @pytest.fixture
 def admin_app(testapp, admin, token_for) -> AuthenticatedApp:
     return AuthenticatedApp(testapp, token_for(admin)["access"], admin)
+
+
+# --- catalog data, through the catalog plugin's service ----------------------------------------------
+
+def _require_catalog(registry) -> None:
+    if "catalog" not in {manifest.name for manifest in registry["shopcore.plugins"]}:
+        pytest.skip("needs the catalog plugin: add 'catalog' to this suite's shopcore_plugins allow-list")
+
+
+@pytest.fixture
+def make_category(shopcore_registry, make_request):
+    """`make_category(name=None, parent=None, **fields)` creates a category and returns its id."""
+    _require_catalog(shopcore_registry)
+    made = iter(range(1, 1_000_000))
+
+    def make(name: str | None = None, parent: int | None = None, **fields) -> int:
+        with make_request() as request:
+            catalog = request.find_service(name="catalog")
+            return catalog.create_category(name or f"Category {next(made)}", parent=parent, **fields).id
+
+    return make
+
+
+@pytest.fixture
+def make_product(shopcore_registry, make_request):
+    """`make_product(name="Product", price="10.00", stock=10, category=None, is_active=True)` -> its id."""
+    _require_catalog(shopcore_registry)
+
+    def make(name: str = "Product", price="10.00", stock: int = 10, category: int | None = None,
+             is_active: bool = True, **fields) -> int:
+        with make_request() as request:
+            catalog = request.find_service(name="catalog")
+            return catalog.create_product(name, price, stock=stock, category=category, is_active=is_active,
+                                          **fields).id
+
+    return make
