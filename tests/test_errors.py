@@ -18,6 +18,13 @@ def boom(request):
     raise RuntimeError("secret internals: password=hunter2 SELECT * FROM core_users")
 
 
+def items(request):
+    query = request.openapi_validated.parameters.query
+    answer = {"query": dict(query), "mode": request.openapi_validated.parameters.header.get("X-Shop-Mode")}
+    query["page"] = 999  # a careless view must not change what the next request is given
+    return answer
+
+
 def include_test_routes(config):
     config.add_openapi_fragment(FRAGMENT)
     config.add_route("test_echo", "/test/echo/")
@@ -26,6 +33,9 @@ def include_test_routes(config):
     config.add_view(echo, route_name="test_echo", request_method="POST", renderer="json", openapi=True,
                     permission=NO_PERMISSION_REQUIRED)
     config.add_view(boom, route_name="test_boom", request_method="GET", renderer="json", openapi=True,
+                    permission=NO_PERMISSION_REQUIRED)
+    config.add_route("test_items", "/test/items/")
+    config.add_view(items, route_name="test_items", request_method="GET", renderer="json", openapi=True,
                     permission=NO_PERMISSION_REQUIRED)
     config.add_view(lambda request: {"ok": True}, route_name="test_secret", request_method="GET",
                     renderer="json", openapi=True, permission="test.secret")
@@ -148,3 +158,29 @@ def test_security_headers_on_every_response(app):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert "Content-Security-Policy" in response.headers
+
+
+def test_memoized_validation_refuses_invalid_requests_exactly_as_before(app, errors_wsgi_app):
+    memo = errors_wsgi_app.registry["shopcore.validation_memo"]
+    first = app.get("/test/items/?page=0", status=400)
+    second = app.get("/test/items/?page=0", status=400)
+    assert first.json == second.json
+    assert first.json["errors"][0]["field"] == "page"
+    assert app.get("/test/items/?page=abc", status=400).json["errors"][0]["field"] == "page"
+    assert app.get("/test/items/?page=2").json == {"query": {"page": 2}, "mode": None}
+    assert app.get("/test/items/?page=2").json == {"query": {"page": 2}, "mode": None}
+    assert len([k for k in memo.entries if k[0] == "test_items"]) == 3
+
+
+def test_memo_key_includes_declared_headers(app):
+    assert app.get("/test/items/", headers={"X-Shop-Mode": "fast"}).json["mode"] == "fast"
+    assert app.get("/test/items/", headers={"X-Shop-Mode": "slow"}).json["mode"] == "slow"
+    body = app.get("/test/items/", headers={"X-Shop-Mode": "sideways"}, status=400).json
+    assert body["errors"][0]["field"] == "X-Shop-Mode"
+
+
+def test_memo_key_includes_whether_credentials_were_sent(app, customer, token_for, admin):
+    app.get("/test/secret/", status=401)
+    client = AuthenticatedApp(app, token_for(admin)["access"], admin)
+    assert client.get("/test/secret/").json == {"ok": True}
+    app.get("/test/secret/", status=401)

@@ -7,6 +7,7 @@ from pyramid.config import Configurator
 
 from shopcore.errors import add_error_views
 from shopcore.openapi import install_spec
+from shopcore.openapi.memo import add_validation_memo
 from shopcore.plugins import PluginError, resolve_plugins
 from shopcore.settings import load_settings
 
@@ -58,7 +59,8 @@ def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[s
     for include in extra_includes:
         config.include(include)
         config.commit()
-    install_spec(config)
+    spec = install_spec(config)
+    add_validation_memo(config, spec)
     config.commit()
     return config
 
