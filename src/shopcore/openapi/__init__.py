@@ -119,8 +119,17 @@ def assemble_spec(registry) -> dict:
     return spec
 
 
+def watch_for_reload(paths: list[str]) -> None:
+    """Under `pserve --reload`, a changed fragment restarts the server like changed code does."""
+    import hupper
+
+    if hupper.is_active():
+        hupper.get_reloader().watch_files(paths)
+
+
 def install_spec(config) -> dict:
     """Merge, validate, write and hand the spec to pyramid_openapi3 (called once, after every plugin)."""
+    watch_for_reload([str(BASE_SPEC), *(path for _owner, path in config.registry.get("shopcore.openapi_fragments", []))])
     spec = assemble_spec(config.registry)
     path = write_spec(spec)
     config.registry["shopcore.openapi_spec"] = spec

@@ -1,0 +1,24 @@
+"""`pshell development.ini`: a shell with the database session, every enabled plugin's models and services."""
+from __future__ import annotations
+
+import shopcore.accounts.models  # noqa: F401  (the core's own models, for the listing below)
+from shopcore.db import Base
+
+
+def setup(env) -> None:
+    request = env["request"]
+    request.tm.begin()
+    models = {mapper.class_.__name__: mapper.class_ for mapper in Base.registry.mappers}
+    env.update(models)
+    env["tm"] = request.tm
+    env["dbsession"] = request.dbsession
+    env["models"] = models
+    env["service"] = lambda name: request.find_service(name=name)
+    env["services"] = sorted(item["introspectable"]["name"] for item in
+                             request.registry.introspector.get_category("pyramid_services", []) or []
+                             if item["introspectable"]["name"])
+    env["plugins"] = [m.name for m in request.registry["shopcore.plugins"]]
+    env["banner"] = (
+        "shopcore shell: dbsession, tm (commit with tm.commit()), models (also by name), "
+        "service(name) for a plugin's service (services lists them), plugins."
+    )
