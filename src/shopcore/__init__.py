@@ -23,6 +23,7 @@ CORE_SUBSYSTEMS = (
     "shopcore.openapi",
     "shopcore.migrate",
     "shopcore.admin_commands",
+    "shopcore.messaging",
     "shopcore.accounts",
     "shopcore.health",
     "shopcore.docs",

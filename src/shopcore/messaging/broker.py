@@ -1,0 +1,142 @@
+"""Kombu plumbing: the durable job and dead-letter queues, confirmed publishing, reading dead letters."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+from kombu import Connection, Exchange, Queue
+
+from shopcore.messaging.options import MessagingOptions
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    """What goes over the wire: the outbox row's id and kind, never its payload.
+
+    The worker reads the payload from the outbox row it locks, so personal data and secrets (a
+    reset token) stay in the database and the broker holds nothing worth stealing.
+    """
+
+    id: str
+    kind: str
+    attempts: int = 0
+
+    def body(self) -> dict:
+        return {"id": self.id, "kind": self.kind}
+
+
+def durable_queue(name: str) -> Queue:
+    return Queue(name, Exchange(name, type="direct", durable=True), routing_key=name, durable=True)
+
+
+def broker_connection(options: MessagingOptions) -> Connection:
+    return Connection(
+        options.broker_url,
+        connect_timeout=options.publish_timeout,
+        transport_options={
+            # RabbitMQ: basic_publish returns only once the broker has taken the message.
+            "confirm_publish": True,
+            # Redis: how long a delivered but unacked message waits before it is delivered again.
+            "visibility_timeout": options.visibility_timeout,
+            "socket_connect_timeout": options.publish_timeout,
+        },
+    )
+
+
+# A stale connection (broker restarted) is revived once; a dead broker fails after that, quickly.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+class Publisher:
+    """Publishes job messages; one per process, a connection per thread kept between requests."""
+
+    def __init__(self, options: MessagingOptions):
+        self.options = options
+        self.queue = durable_queue(options.queue)
+        self.dead_letter_queue = durable_queue(options.dead_letter_queue)
+        self._local = threading.local()
+
+    def _connection(self) -> Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = broker_connection(self.options)
+        return connection
+
+    def _discard_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:  # closing a broken connection may fail again; it is dropped either way
+                log.debug("closing a broken broker connection failed", exc_info=True)
+
+    def _publish(self, body: dict, queue: Queue, message_id: str, headers: dict) -> None:
+        connection = self._connection()
+        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.2,
+                                     timeout=self.options.publish_timeout)
+        producer = connection.Producer(serializer="json")
+        producer.publish(body, exchange=queue.exchange, routing_key=queue.routing_key, declare=[queue],
+                         delivery_mode="persistent", message_id=message_id, headers=headers,
+                         retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+
+    def publish(self, messages: Iterable[JobMessage]) -> list[JobMessage]:
+        """Publish in order; stops at the first failure and returns those the broker took."""
+        published: list[JobMessage] = []
+        for message in messages:
+            try:
+                self._publish(message.body(), self.queue, message.id, {"kind": message.kind})
+            except Exception as exc:
+                self._discard_connection()
+                log.warning("broker %s unavailable (%s: %s); %s job(s) stay in the outbox for the relay",
+                            self.safe_url, type(exc).__name__, exc, "some" if published else "the")
+                break
+            published.append(message)
+        return published
+
+    def publish_dead_letter(self, message: JobMessage, error: str, attempts: int) -> bool:
+        body = {**message.body(), "error": error, "attempts": attempts}
+        try:
+            self._publish(body, self.dead_letter_queue, message.id, {"kind": message.kind, "x-error": error[:500]})
+        except Exception as exc:
+            self._discard_connection()
+            # The outbox row is marked failed already; `jobs-failed` lists it either way.
+            log.error("could not dead-letter job %s to %s: %s: %s", message.id, self.dead_letter_queue.name,
+                      type(exc).__name__, exc)
+            return False
+        return True
+
+    def take_dead_letters(self, ids: set[str] | None) -> list[dict]:
+        """Remove the dead letters of `ids` (all when None) from the dead-letter queue; return their bodies.
+
+        Others are left unacknowledged and so return to the queue when the connection closes.
+        """
+        taken = []
+        with broker_connection(self.options) as connection:
+            connection.ensure_connection(max_retries=1, timeout=self.options.publish_timeout)
+            queue = self.dead_letter_queue(connection.default_channel)
+            queue.declare()
+            while True:
+                message = queue.get(no_ack=False, accept=["json"])
+                if message is None:
+                    break
+                body = message.payload
+                if ids is None or str(body.get("id")) in ids:
+                    message.ack()
+                    taken.append(body)
+        return taken
+
+    def declare(self, channel) -> None:
+        self.queue(channel).declare()
+        self.dead_letter_queue(channel).declare()
+
+    @property
+    def safe_url(self) -> str:
+        return broker_connection(self.options).as_uri()
+
+    def close(self) -> None:
+        self._discard_connection()

@@ -1,0 +1,78 @@
+"""Messaging settings (`shopcore.messaging.*`), parsed and checked once at start-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from shopcore.settings import SettingsError
+
+
+def _positive_number(value: Any) -> float:
+    number = float(str(value).strip())
+    if number <= 0:
+        raise ValueError(f"expected a positive number, got {value!r}")
+    return number
+
+
+def _positive_int(value: Any) -> int:
+    number = int(str(value).strip())
+    if number <= 0:
+        raise ValueError(f"expected a positive whole number, got {value!r}")
+    return number
+
+
+def _queue_name(value: Any) -> str:
+    name = str(value).strip()
+    if not name:
+        raise ValueError("expected a queue name")
+    return name
+
+
+# key: (default, parser, what it means)
+FIELDS = {
+    "queue": ("shopcore.jobs", _queue_name, "Durable queue the jobs go to; failures go to `<queue>.dead`."),
+    "max_attempts": (5, _positive_int, "Tries of a job before it is dead-lettered."),
+    "retry_base": (30, _positive_number, "Seconds before the first retry; doubled for each further one."),
+    "retry_max": (3600, _positive_number, "Longest wait between two tries, in seconds."),
+    "relay_interval": (5, _positive_number, "Seconds between two relay passes in the worker."),
+    "redeliver_after": (3600, _positive_number,
+                        "A published job still unfinished after this many seconds is published again."),
+    "publish_timeout": (2, _positive_number,
+                        "Seconds a request waits for the broker after commit before leaving it to the relay."),
+    "visibility_timeout": (3600, _positive_number,
+                           "Redis broker: an unacked message is redelivered after this many seconds."),
+    "keep_done_days": (7, _positive_number, "Finished jobs are deleted from the outbox after this many days."),
+}
+
+
+@dataclass(frozen=True)
+class MessagingOptions:
+    broker_url: str
+    queue: str
+    max_attempts: int
+    retry_base: float
+    retry_max: float
+    relay_interval: float
+    redeliver_after: float
+    publish_timeout: float
+    visibility_timeout: float
+    keep_done_days: float
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue}.dead"
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the `attempts`-th failed try: base, 2 x base, 4 x base ... capped."""
+        return min(self.retry_max, self.retry_base * 2 ** max(0, attempts - 1))
+
+
+def parse_options(settings: Mapping[str, Any]) -> MessagingOptions:
+    values = {}
+    for key, (default, parse, _doc) in FIELDS.items():
+        name = f"shopcore.messaging.{key}"
+        try:
+            values[key] = parse(settings.get(name, default))
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"setting {name}: {exc}") from None
+    return MessagingOptions(broker_url=settings.get("shopcore.broker_url", ""), **values)

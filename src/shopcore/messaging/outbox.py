@@ -1,0 +1,207 @@
+"""The outbox: `request.enqueue_job` writes a row in the request's transaction; after commit it is dispatched.
+
+Dispatch means publishing to the broker when one is configured (the worker runs the job), or running
+the job in this process when none is (development). A row the broker did not take stays pending and
+the relay publishes it later, so a committed job is delayed at worst, never lost.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from shopcore.messaging.broker import JobMessage
+from shopcore.messaging.models import DONE, FAILED, PENDING, PUBLISHED, OutboxMessage, as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+HANDLERS = "shopcore.messaging.handlers"
+OPTIONS = "shopcore.messaging.options"
+PUBLISHER = "shopcore.messaging.publisher"
+
+# Key of the per-transaction list of jobs to dispatch once it commits.
+_DISPATCH_AFTER_COMMIT = object()
+
+
+class UnknownJobKind(LookupError):
+    """A job was enqueued for a kind no plugin handles (a programming error, raised at once)."""
+
+
+def session_factory(registry):
+    return registry["shopcore.dbsession_factory"]
+
+
+def enqueue_job(request, kind: str, payload: dict[str, Any]) -> str:
+    """Write a job to the outbox in the current transaction; returns its message id.
+
+    Nothing leaves the process before the transaction commits, and if it rolls back the job is gone.
+    """
+    registry = request.registry
+    if kind not in registry.get(HANDLERS, {}):
+        raise UnknownJobKind(f"no job handler is registered for kind {kind!r}")
+    try:
+        json.dumps(payload)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"payload of job {kind!r} must be JSON: {exc}") from None
+    now = utcnow()
+    row = OutboxMessage(id=uuid.uuid4(), kind=kind, payload=payload, status=PENDING, attempts=0,
+                        created_at=now, available_at=now)
+    request.dbsession.add(row)
+    request.dbsession.flush()
+
+    transaction = request.tm.get()
+    try:
+        batch = transaction.data(_DISPATCH_AFTER_COMMIT)
+    except KeyError:
+        batch = []
+        transaction.set_data(_DISPATCH_AFTER_COMMIT, batch)
+        transaction.addAfterCommitHook(_dispatch_after_commit, args=(registry, batch))
+    batch.append(JobMessage(str(row.id), kind, 0))
+    return str(row.id)
+
+
+def _dispatch_after_commit(committed: bool, registry, batch: list[JobMessage]) -> None:
+    if not committed:
+        return
+    try:
+        dispatch(registry, batch)
+    except Exception:
+        # The rows are committed; the relay takes them from here. The response must stand.
+        log.exception("dispatching %d job(s) after commit failed; the relay will retry", len(batch))
+
+
+def dispatch(registry, messages: list[JobMessage]) -> list[JobMessage]:
+    """Publish (or, without a broker, run) these jobs now; returns those handed over."""
+    if not messages:
+        return []
+    publisher = registry.get(PUBLISHER)
+    if publisher is None:
+        from shopcore.messaging.processing import process_job
+
+        for message in messages:
+            process_job(registry, message.id)
+        return list(messages)
+    published = publisher.publish(messages)
+    mark_published(registry, published)
+    return published
+
+
+def mark_published(registry, messages: Iterable[JobMessage]) -> None:
+    messages = list(messages)
+    if not messages:
+        return
+    now = utcnow()
+    with session_factory(registry)() as session, session.begin():
+        for message in messages:
+            # Only the try that was published: a fast worker may already have finished it, or failed
+            # it and scheduled a retry, and that newer state must not be overwritten.
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == uuid.UUID(message.id),
+                       OutboxMessage.status.in_((PENDING, PUBLISHED)),
+                       OutboxMessage.attempts == message.attempts)
+                .values(status=PUBLISHED, published_at=now)
+            )
+
+
+def due_condition(now: datetime.datetime, redeliver_after: float):
+    """Rows the relay must (re)publish: pending ones whose time has come, and published ones no worker
+    finished for much too long (a message the broker lost)."""
+    stale = now - datetime.timedelta(seconds=redeliver_after)
+    return or_(
+        and_(OutboxMessage.status == PENDING, OutboxMessage.available_at <= now),
+        and_(OutboxMessage.status == PUBLISHED, OutboxMessage.published_at <= stale),
+    )
+
+
+def kind_filter(kind_prefix: str):
+    return OutboxMessage.kind.startswith(kind_prefix, autoescape=True) if kind_prefix else True
+
+
+# --- what the admin commands read and change ------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    pending: int  # not finished yet: waiting to be published, published, or waiting for a retry
+    published: int
+    done: int
+    failed: int
+    oldest_pending_age: float | None  # seconds
+
+    def lines(self, done_word: str = "done") -> list[str]:
+        age = "-" if self.oldest_pending_age is None else f"{self.oldest_pending_age:.0f} s"
+        return [
+            f"pending: {self.pending} ({self.published} published, {self.pending - self.published} waiting "
+            f"for the broker or a retry)",
+            f"{done_word}: {self.done}",
+            f"failed: {self.failed}",
+            f"oldest pending age: {age}",
+        ]
+
+
+def outbox_status(registry, kind_prefix: str = "", now: datetime.datetime | None = None) -> OutboxStatus:
+    now = now or utcnow()
+    with session_factory(registry)() as session:
+        counts = dict(session.execute(
+            select(OutboxMessage.status, func.count()).where(kind_filter(kind_prefix))
+            .group_by(OutboxMessage.status)
+        ).all())
+        oldest = session.scalar(
+            select(func.min(OutboxMessage.created_at))
+            .where(kind_filter(kind_prefix), OutboxMessage.status.in_((PENDING, PUBLISHED)))
+        )
+    oldest = as_utc(oldest)
+    return OutboxStatus(
+        pending=counts.get(PENDING, 0) + counts.get(PUBLISHED, 0),
+        published=counts.get(PUBLISHED, 0),
+        done=counts.get(DONE, 0),
+        failed=counts.get(FAILED, 0),
+        oldest_pending_age=None if oldest is None else max(0.0, (now - oldest).total_seconds()),
+    )
+
+
+def failed_jobs(registry, kind_prefix: str = "") -> list[OutboxMessage]:
+    with session_factory(registry)() as session:
+        return list(session.scalars(
+            select(OutboxMessage).where(kind_filter(kind_prefix), OutboxMessage.status == FAILED)
+            .order_by(OutboxMessage.processed_at)
+        ))
+
+
+def requeue_failed(registry, ids: list[str] | None, kind_prefix: str = "") -> list[JobMessage]:
+    """Give failed jobs (those of `ids`, or all) a fresh set of attempts and dispatch them now."""
+    now = utcnow()
+    with session_factory(registry)() as session, session.begin():
+        query = select(OutboxMessage).where(kind_filter(kind_prefix), OutboxMessage.status == FAILED)
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_([uuid.UUID(i) for i in ids]))
+        rows = list(session.scalars(query.with_for_update()))
+        for row in rows:
+            row.status, row.attempts, row.available_at = PENDING, 0, now
+            row.published_at = row.processed_at = None
+        messages = [JobMessage(str(row.id), row.kind, 0) for row in rows]
+    publisher = registry.get(PUBLISHER)
+    if publisher is not None and messages:
+        # Their dead letters are answered now; leave none behind to be retried twice.
+        try:
+            publisher.take_dead_letters({m.id for m in messages})
+        except Exception as exc:
+            log.warning("could not clear dead letters (%s: %s); the rows are requeued all the same",
+                        type(exc).__name__, exc)
+    dispatch(registry, messages)
+    return messages
+
+
+def purge_finished(registry, keep_days: float, now: datetime.datetime | None = None) -> int:
+    """Delete finished jobs older than `keep_days`; their ids no longer need to guard against redelivery."""
+    cutoff = (now or utcnow()) - datetime.timedelta(days=keep_days)
+    with session_factory(registry)() as session, session.begin():
+        result = session.execute(
+            delete(OutboxMessage).where(OutboxMessage.status == DONE, OutboxMessage.processed_at < cutoff)
+        )
+    return result.rowcount or 0

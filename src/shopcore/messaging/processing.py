@@ -1,0 +1,114 @@
+"""Running one job: the row is locked, a finished job is skipped, the handler's result is recorded.
+
+The same function serves the worker (for each message it consumes) and development's in-process
+dispatch, so both behave alike: a job id that is done does nothing again, a failure is retried with
+exponential backoff, and the last failure (or a permanent one) marks the job failed.
+"""
+from __future__ import annotations
+
+import datetime
+import enum
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage, as_utc, utcnow
+from shopcore.messaging.outbox import HANDLERS, OPTIONS, session_factory
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 2000
+
+
+class PermanentJobError(Exception):
+    """Raised by a handler when trying again cannot help (a refused recipient): dead-letter at once."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a handler gets: `handler(registry, job)`."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    attempt: int  # 1 for the first try
+    created_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    handler: Callable
+    # Drop the payload once the job is done (it may hold a secret, such as a reset token).
+    scrub_payload: bool = False
+
+
+class Outcome(enum.Enum):
+    DONE = "done"
+    SKIPPED = "skipped"  # finished before, unknown, or a retry that is not due yet
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    outcome: Outcome
+    kind: str = ""
+    attempts: int = 0
+    error: str = ""
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+
+
+def process_job(registry, message_id: str) -> JobResult:
+    """Run the job `message_id` unless it is finished; commit its new state before returning.
+
+    The row stays locked (PostgreSQL) while the handler runs, so two copies of one message consumed
+    by two workers at once run it once. A database error propagates: the caller must not ack.
+    """
+    options = registry[OPTIONS]
+    handlers = registry.get(HANDLERS, {})
+    try:
+        key = uuid.UUID(str(message_id))
+    except ValueError:
+        log.error("job message with a malformed id %r ignored", message_id)
+        return JobResult(Outcome.SKIPPED)
+    with session_factory(registry)() as session, session.begin():
+        row = session.get(OutboxMessage, key, with_for_update=True)
+        now = utcnow()
+        if row is None:
+            log.error("job %s is not in the outbox (purged, or another database); ignored", message_id)
+            return JobResult(Outcome.SKIPPED)
+        if row.status in (DONE, FAILED):
+            log.info("job %s (%s) is %s already; this copy is ignored", message_id, row.kind, row.status)
+            return JobResult(Outcome.SKIPPED, row.kind, row.attempts)
+        if row.status == PENDING and as_utc(row.available_at) > now:
+            return JobResult(Outcome.SKIPPED, row.kind, row.attempts)
+
+        registration: JobHandler | None = handlers.get(row.kind)
+        job = Job(str(row.id), row.kind, dict(row.payload), row.attempts + 1, as_utc(row.created_at))
+        row.attempts += 1
+        try:
+            if registration is None:
+                raise PermanentJobError(f"no job handler is registered for kind {row.kind!r}")
+            registration.handler(registry, job)
+        except Exception as exc:
+            row.last_error = describe(exc)
+            if isinstance(exc, PermanentJobError) or row.attempts >= options.max_attempts:
+                row.status, row.processed_at = FAILED, utcnow()
+                log.error("job %s (%s) failed for good after %d attempt(s): %s", row.id, row.kind,
+                          row.attempts, row.last_error, exc_info=not isinstance(exc, PermanentJobError))
+                return JobResult(Outcome.FAILED, row.kind, row.attempts, row.last_error)
+            delay = options.backoff(row.attempts)
+            row.status, row.published_at = PENDING, None
+            row.available_at = utcnow() + datetime.timedelta(seconds=delay)
+            log.warning("job %s (%s) attempt %d failed, retrying in %.1f s: %s", row.id, row.kind,
+                        row.attempts, delay, row.last_error)
+            return JobResult(Outcome.RETRY, row.kind, row.attempts, row.last_error)
+        row.status, row.processed_at, row.last_error = DONE, utcnow(), None
+        if registration.scrub_payload:
+            row.payload = {}
+        return JobResult(Outcome.DONE, row.kind, row.attempts)
+

@@ -1,0 +1,117 @@
+"""The worker: consumes job messages, runs each once, acks only after its result is recorded.
+
+- Acks after the job's new state is committed, so a worker killed before the ack gets the message
+  redelivered, finds the job done and sends nothing twice.
+- A failed try is acked and rescheduled in the outbox (exponential backoff) and the relay publishes it
+  again when due; this works the same on RabbitMQ and Redis, which have no common delayed delivery.
+- The last failed try is also published to `<queue>.dead` with its error.
+- `stop()` (SIGTERM) lets the message in hand finish, then leaves the consume loop.
+- Every `relay_interval` seconds it runs a relay pass. Without a broker it only does that: the
+  relay then runs due jobs in process (development).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from kombu.mixins import ConsumerMixin
+
+from shopcore.messaging.broker import JobMessage, broker_connection, durable_queue
+from shopcore.messaging.outbox import OPTIONS, PUBLISHER
+from shopcore.messaging.processing import Outcome, process_job
+from shopcore.messaging.relay import relay_once
+
+log = logging.getLogger(__name__)
+
+# Pause before handing a message back when the database is unreachable, so the worker does not spin.
+DATABASE_DOWN_PAUSE = 1.0
+
+
+class PeriodicRelay:
+    def __init__(self, registry, interval: float):
+        self.registry = registry
+        self.interval = interval
+        self.next_run = 0.0
+
+    def maybe_run(self) -> None:
+        if time.monotonic() < self.next_run:
+            return
+        self.next_run = time.monotonic() + self.interval
+        try:
+            relay_once(self.registry)
+        except Exception:
+            log.exception("relay pass failed; trying again in %.1f s", self.interval)
+
+
+class JobConsumer(ConsumerMixin):
+    def __init__(self, registry):
+        self.registry = registry
+        self.options = registry[OPTIONS]
+        self.publisher = registry[PUBLISHER]
+        self.connection = broker_connection(self.options)
+        self.relay = PeriodicRelay(registry, self.options.relay_interval)
+        self.ready = threading.Event()  # set once consuming; tests wait on it
+        self.handled = 0
+
+    def get_consumers(self, Consumer, channel):
+        self.publisher.declare(channel)
+        return [Consumer(queues=[durable_queue(self.options.queue)], callbacks=[self.on_message],
+                         accept=["json"], prefetch_count=1)]
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        log.info("worker consuming %s on %s", self.options.queue, connection.as_uri())
+        self.ready.set()
+
+    def on_iteration(self):
+        self.relay.maybe_run()
+
+    def on_connection_error(self, exc, interval):
+        log.warning("broker unreachable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, interval)
+
+    def on_message(self, body, message) -> None:
+        message_id = body.get("id") if isinstance(body, dict) else None
+        if not message_id:
+            log.error("malformed job message %r dead-lettered", body)
+            self.publisher.publish_dead_letter(JobMessage(str(message_id), str(body)[:100]), "malformed message", 0)
+            message.ack()
+            return
+        try:
+            result = process_job(self.registry, str(message_id))
+        except Exception:
+            log.exception("job %s could not be run or recorded; handing it back to the broker", message_id)
+            time.sleep(DATABASE_DOWN_PAUSE)
+            message.requeue()
+            return
+        if result.outcome is Outcome.FAILED:
+            self.publisher.publish_dead_letter(JobMessage(str(message_id), result.kind), result.error,
+                                               result.attempts)
+        message.ack()
+        self.handled += 1
+
+    def stop(self) -> None:
+        self.should_stop = True
+
+
+class InProcessRunner:
+    """The worker without a broker: relay passes that run due jobs (retries) in this process."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.relay = PeriodicRelay(registry, registry[OPTIONS].relay_interval)
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        log.info("no broker configured: running due outbox jobs in process every %.1f s", self.relay.interval)
+        self.ready.set()
+        while not self._stop.is_set():
+            self.relay.maybe_run()
+            self._stop.wait(max(0.0, min(self.relay.interval, self.relay.next_run - time.monotonic())))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def make_worker(registry) -> JobConsumer | InProcessRunner:
+    return InProcessRunner(registry) if registry.get(PUBLISHER) is None else JobConsumer(registry)
