@@ -184,3 +184,23 @@ def test_memo_key_includes_whether_credentials_were_sent(app, customer, token_fo
     client = AuthenticatedApp(app, token_for(admin)["access"], admin)
     assert client.get("/test/secret/").json == {"ok": True}
     app.get("/test/secret/", status=401)
+
+
+def test_cors_is_off_by_default(app):
+    response = app.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_allows_configured_origins_only(shopcore_settings, shopcore_registry, db_connection):
+    settings = {**shopcore_settings, "shopcore.cors.origins": "https://shop.example https://admin.example"}
+    config = make_test_configurator(settings, **{
+        "shopcore.engine": shopcore_registry["shopcore.engine"],
+        "shopcore.dbsession_factory": shopcore_registry["shopcore.dbsession_factory"]})
+    cors_app = webtest.TestApp(config.make_wsgi_app())
+    allowed = cors_app.get("/health", headers={"Origin": "https://shop.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    other = cors_app.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = cors_app.options("/api/plugins/", headers={"Origin": "https://admin.example",
+                                                          "Access-Control-Request-Method": "GET"}, status=204)
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]

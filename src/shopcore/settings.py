@@ -69,7 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Signing key for tokens; at least 32 bytes in production."),
     Setting("shopcore.secret_file", "", parse_str, (),
             "Development only: where a generated secret is kept when none is given."),
-    Setting("sqlalchemy.url", "", parse_str, ("DATABASE_URL",), "Database URL (or DB_NAME, DB_USER, ...)."),
+    Setting("sqlalchemy.url", "", parse_str, ("DATABASE_URL",),
+            "Database URL; or the seed's DB_NAME, DB_USER, DB_PASSWORD, DB_HOST, DB_PORT for PostgreSQL."),
     Setting("shopcore.db.connect_timeout", 5, parse_positive_int, (),
             "Seconds to wait for a database connection before answering 503."),
     Setting("shopcore.plugins", ["catalog", "cart", "orders", "notifications"], parse_list,
@@ -105,6 +106,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Serve /metrics to anyone (default: yes except in production)."),
     Setting("shopcore.metrics.token", "", parse_str, ("SHOPCORE_METRICS_TOKEN",),
             "Bearer token that may read /metrics when it is not public."),
+    Setting("shopcore.cors.origins", [], parse_list, ("SHOPCORE_CORS_ORIGINS",),
+            "Origins allowed to call the API from a browser (CORS); none by default."),
     Setting("shopcore.max_body_bytes", 1024 * 1024, parse_positive_int, (),
             "Requests with a larger body get 413."),
 )
@@ -190,3 +193,14 @@ def plugin_settings(settings: Mapping[str, Any], plugin: str) -> dict[str, Any]:
     """The `shopcore.<plugin>.` keys of one plugin, prefix removed."""
     prefix = f"shopcore.{plugin}."
     return {key[len(prefix):]: value for key, value in settings.items() if key.startswith(prefix)}
+
+
+def settings_table_markdown() -> str:
+    """The configuration table of the README, made from SETTINGS so the two cannot drift apart."""
+    rows = ["| Setting | Environment | Default | Meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        default = " ".join(setting.default) if isinstance(setting.default, list) else setting.default
+        default = f"`{default}`" if default not in ("", None) else "—"
+        env = ", ".join(f"`{name}`" for name in setting.env) or "—"
+        rows.append(f"| `{setting.key}` | {env} | {default} | {setting.doc} |")
+    return "\n".join(rows)

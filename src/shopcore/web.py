@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from pyramid.renderers import JSON
 from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.tweens import EXCVIEW, INGRESS
 
 from shopcore.settings import parse_list
@@ -28,16 +29,21 @@ def request_id_tween_factory(handler, registry):
         incoming = request.headers.get("X-Request-ID", "")
         rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.environ["shopcore.request_id"] = rid
-        response = handler(request)
+        origin = request.headers.get("Origin")
+        allowed_origin = origin if origin and origin in cors_origins else None
+        if allowed_origin and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            response = Response(status=204)  # a CORS preflight from an allowed origin
+            response.headers["Access-Control-Max-Age"] = "600"
+        else:
+            response = handler(request)
         response.headers["X-Request-ID"] = rid
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Content-Security-Policy", API_CSP)
-        origin = request.headers.get("Origin")
-        if origin and origin in cors_origins:
-            headers["Access-Control-Allow-Origin"] = origin
+        if allowed_origin:
+            headers["Access-Control-Allow-Origin"] = allowed_origin
             headers["Vary"] = "Origin"
             headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key"
             headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
