@@ -10,6 +10,9 @@ Other plugins (cart, orders, ...) use only these methods, never the catalog's ta
 - `take_stock(product_id, quantity) -> bool`: atomically takes `quantity` units in the request's
   transaction; True iff the product is active and had enough (race-free on PostgreSQL and SQLite:
   a conditional `UPDATE ... WHERE stock >= n AND is_active`). Rolled back with the transaction.
+- `take_stock_many({product_id: quantity}) -> set[int]`: takes every line or none, in ONE
+  conditional UPDATE (a checkout's query count does not grow with its lines); returns the ids that
+  were short (inactive or not enough stock), empty when everything was taken.
 - `return_stock(product_id, quantity)`: puts units back (an order cancelled), active or not.
 - `create_category(name, *, slug=None, description="", parent=None) -> CategoryInfo`.
 - `create_product(name, price, *, stock=0, category=None, description="", slug=None,
