@@ -2,6 +2,7 @@
 from shopcore.plugins import PluginManifest
 from shopcore.settings import SettingsError, parse_positive_int, plugin_settings
 
+from shopcore_catalog.demo import add_seed_arguments
 from shopcore_catalog.services import CACHE_NAMESPACE, SERVICE_NAME, CatalogService
 
 
@@ -25,6 +26,10 @@ def includeme(config) -> None:
     config.register_service_factory(catalog_service_factory, name=SERVICE_NAME)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
     config.add_migrations("shopcore_catalog:migrations")
+    config.include("shopcore_catalog.views")
+    config.add_admin_command("seed-demo", "shopcore_catalog.demo.run_seed_demo",
+                             help="Fill the catalog with demo categories and products (idempotent)",
+                             add_arguments=add_seed_arguments)
 
 
 plugin = PluginManifest(name="catalog", api="1.0", requires=(), includeme=includeme,
