@@ -59,21 +59,31 @@ class Publisher:
         self.queue = durable_queue(options.queue)
         self.dead_letter_queue = durable_queue(options.dead_letter_queue)
         self._local = threading.local()
+        self._open: set[Connection] = set()
+        self._lock = threading.Lock()
 
     def _connection(self) -> Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = broker_connection(self.options)
+            with self._lock:
+                self._open.add(connection)
         return connection
+
+    @staticmethod
+    def _release(connection: Connection) -> None:
+        try:
+            connection.release()
+        except Exception:  # closing a broken connection may fail again; it is dropped either way
+            log.debug("closing a broken broker connection failed", exc_info=True)
 
     def _discard_connection(self) -> None:
         connection = getattr(self._local, "connection", None)
         self._local.connection = None
         if connection is not None:
-            try:
-                connection.release()
-            except Exception:  # closing a broken connection may fail again; it is dropped either way
-                log.debug("closing a broken broker connection failed", exc_info=True)
+            with self._lock:
+                self._open.discard(connection)
+            self._release(connection)
 
     def _publish(self, body: dict, queue: Queue, message_id: str, headers: dict) -> None:
         connection = self._connection()
@@ -139,4 +149,9 @@ class Publisher:
         return broker_connection(self.options).as_uri()
 
     def close(self) -> None:
-        self._discard_connection()
+        """Close every thread's connection (at shutdown, when no thread publishes any more)."""
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
+            self._release(connection)
+        self._local = threading.local()

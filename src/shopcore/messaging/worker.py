@@ -54,6 +54,11 @@ class JobConsumer(ConsumerMixin):
         self.ready = threading.Event()  # set once consuming; tests wait on it
         self.handled = 0
 
+    def run(self, _tokens=1, **kwargs):
+        # The consume loop wakes at least this often, so relay passes (retries) are not late.
+        kwargs.setdefault("safety_interval", min(1.0, self.options.relay_interval))
+        return super().run(_tokens, **kwargs)
+
     def get_consumers(self, Consumer, channel):
         self.publisher.declare(channel)
         return [Consumer(queues=[durable_queue(self.options.queue)], callbacks=[self.on_message],

@@ -1,0 +1,196 @@
+"""The outbox without a broker: jobs run in process after commit, never on rollback, once per id."""
+import datetime
+
+import pytest
+from pyramid.exceptions import ConfigurationError
+from sqlalchemy import select
+
+from shopcore.messaging import PermanentJobError, UnknownJobKind
+from shopcore.messaging.commands import JobCommands
+from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage, utcnow
+from shopcore.messaging.outbox import outbox_status, requeue_failed
+from shopcore.messaging.processing import Outcome, process_job
+from shopcore.messaging.relay import relay_once
+from shopcore.messaging.testing import wait_until
+from shopcore.settings import SettingsError
+from shopcore.testing import request_context
+
+
+class Recorder:
+    """A job handler that records its calls and fails while told to."""
+
+    def __init__(self, failures: int = 0, error: type[Exception] = RuntimeError):
+        self.calls = []
+        self.failures = failures
+        self.error = error
+
+    def __call__(self, registry, job):
+        self.calls.append(job)
+        if self.failures:
+            self.failures -= 1
+            raise self.error(f"refused (attempt {job.attempt})")
+
+
+def app_with(messaging_app, handler, scrub=False, **settings):
+    return messaging_app(configure=lambda config: config.add_job_handler("test.echo", handler, scrub_payload=scrub),
+                         **{"shopcore.plugins": "", **settings})
+
+
+def rows(registry):
+    with registry["shopcore.dbsession_factory"]() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)))
+
+
+def test_a_committed_job_runs_after_commit_once(messaging_app):
+    handler = Recorder()
+    registry = app_with(messaging_app, handler)
+    with request_context(registry) as request:
+        message_id = request.enqueue_job("test.echo", {"n": 1})
+        assert handler.calls == []  # nothing runs before the commit
+    assert [(job.id, job.payload, job.attempt) for job in handler.calls] == [(message_id, {"n": 1}, 1)]
+    [row] = rows(registry)
+    assert (str(row.id), row.status, row.attempts) == (message_id, DONE, 1)
+
+    # A second delivery of the same id does nothing.
+    assert process_job(registry, message_id).outcome is Outcome.SKIPPED
+    assert len(handler.calls) == 1
+
+
+def test_a_rolled_back_job_never_runs_and_leaves_no_row(messaging_app):
+    handler = Recorder()
+    registry = app_with(messaging_app, handler)
+    with pytest.raises(RuntimeError, match="checkout failed"):
+        with request_context(registry) as request:
+            request.enqueue_job("test.echo", {"n": 1})
+            raise RuntimeError("checkout failed")
+    assert handler.calls == []
+    assert rows(registry) == []
+
+
+def test_unknown_kinds_and_non_json_payloads_are_refused_at_once(messaging_app):
+    registry = app_with(messaging_app, Recorder())
+    with pytest.raises(UnknownJobKind, match="test.nope"):
+        with request_context(registry) as request:
+            request.enqueue_job("test.nope", {})
+    with pytest.raises(TypeError, match="must be JSON"):
+        with request_context(registry) as request:
+            request.enqueue_job("test.echo", {"when": datetime.date.today()})
+    assert rows(registry) == []
+
+
+def test_failures_are_retried_with_backoff_until_done(messaging_app):
+    handler = Recorder(failures=2)
+    registry = app_with(messaging_app, handler, **{"shopcore.messaging.retry_base": "0.2",
+                                                   "shopcore.messaging.retry_max": "10"})
+    with request_context(registry) as request:
+        message_id = request.enqueue_job("test.echo", {})
+    [row] = rows(registry)
+    assert (row.status, row.attempts, row.last_error) == (PENDING, 1, "RuntimeError: refused (attempt 1)")
+    first_delay = (row.available_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)).total_seconds()
+    assert 0 < first_delay <= 0.2
+
+    # Not due yet: neither the relay nor a stray copy of the message runs it early.
+    assert relay_once(registry).handed_over == 0
+    assert process_job(registry, message_id).outcome is Outcome.SKIPPED
+    assert len(handler.calls) == 1
+
+    wait_until(lambda: relay_once(registry).handed_over, timeout=2, what="the first retry")
+    [row] = rows(registry)
+    assert (row.status, row.attempts) == (PENDING, 2)
+    second_delay = (row.available_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)).total_seconds()
+    assert 0.2 < second_delay <= 0.4  # doubled
+
+    wait_until(lambda: relay_once(registry).handed_over, timeout=2, what="the second retry")
+    [row] = rows(registry)
+    assert (row.status, row.attempts, row.last_error) == (DONE, 3, None)
+    assert [job.attempt for job in handler.calls] == [1, 2, 3]
+
+
+def test_the_last_failure_marks_the_job_failed_and_retry_requeues_it(messaging_app, capsys):
+    handler = Recorder(failures=3)
+    registry = app_with(messaging_app, handler, **{"shopcore.messaging.max_attempts": "3"})
+    with request_context(registry) as request:
+        message_id = request.enqueue_job("test.echo", {"n": 7})
+    run_until_settled(registry)
+    [row] = rows(registry)
+    assert (row.status, row.attempts, row.last_error) == (FAILED, 3, "RuntimeError: refused (attempt 3)")
+
+    commands = JobCommands("jobs", "", "done")
+    env = {"registry": registry}
+    commands.failed(env, None)
+    listed = capsys.readouterr().out
+    assert message_id in listed and "attempts 3" in listed and "refused (attempt 3)" in listed
+
+    requeued = requeue_failed(registry, [message_id])
+    assert [m.id for m in requeued] == [message_id]
+    [row] = rows(registry)
+    assert (row.status, row.attempts) == (DONE, 1)
+    assert len(handler.calls) == 4
+
+
+def run_until_settled(registry, timeout: float = 5) -> None:
+    """Relay passes (which run due retries in process) until no job is pending."""
+    def settled():
+        relay_once(registry)
+        return not any(row.status == PENDING for row in rows(registry))
+
+    wait_until(settled, timeout=timeout, what="every job to finish or fail")
+
+
+def test_a_permanent_error_fails_the_job_at_once(messaging_app):
+    handler = Recorder(failures=1, error=PermanentJobError)
+    registry = app_with(messaging_app, handler)
+    with request_context(registry) as request:
+        request.enqueue_job("test.echo", {})
+    [row] = rows(registry)
+    assert (row.status, row.attempts) == (FAILED, 1)
+    assert row.last_error.startswith("PermanentJobError")
+
+
+def test_a_scrubbed_payload_is_emptied_once_done(messaging_app):
+    handler = Recorder()
+    registry = app_with(messaging_app, handler, scrub=True)
+    with request_context(registry) as request:
+        request.enqueue_job("test.echo", {"token": "secret"})
+    assert handler.calls[0].payload == {"token": "secret"}
+    assert rows(registry)[0].payload == {}
+
+
+def test_status_counts_jobs_and_the_oldest_pending_age(messaging_app, capsys):
+    handler = Recorder(failures=1, error=PermanentJobError)
+    registry = app_with(messaging_app, handler, **{"shopcore.messaging.retry_base": "60"})
+    for _ in range(3):
+        with request_context(registry) as request:
+            request.enqueue_job("test.echo", {})
+    # The first one failed for good; make the others wait (as if the broker was away).
+    handler.failures, handler.error = 2, RuntimeError
+    with request_context(registry) as request:
+        request.enqueue_job("test.echo", {})
+        request.enqueue_job("test.echo", {})
+    with registry["shopcore.dbsession_factory"]() as session, session.begin():
+        oldest = session.scalars(select(OutboxMessage).where(OutboxMessage.status == PENDING)).first()
+        oldest.created_at = utcnow() - datetime.timedelta(seconds=90)
+    status = outbox_status(registry)
+    assert (status.pending, status.done, status.failed) == (2, 2, 1)
+    assert 89 <= status.oldest_pending_age < 100
+
+    JobCommands("jobs", "", "done").status({"registry": registry}, None)
+    out = capsys.readouterr().out
+    assert "pending: 2 (0 published, 2 waiting for the broker or a retry)" in out
+    assert "done: 2" in out and "failed: 1" in out
+    assert "oldest pending age: 9" in out
+
+
+def test_bad_messaging_settings_stop_start_up_naming_the_setting(messaging_app):
+    with pytest.raises(SettingsError, match="shopcore.messaging.max_attempts"):
+        messaging_app(**{"shopcore.plugins": "", "shopcore.messaging.max_attempts": "0"})
+
+
+def test_a_kind_has_one_handler(messaging_app):
+    def configure(config):
+        config.add_job_handler("test.echo", Recorder())
+        config.commit()
+        config.add_job_handler("test.echo", Recorder())
+
+    with pytest.raises(ConfigurationError, match="test.echo"):
+        messaging_app(configure=configure, **{"shopcore.plugins": ""})
