@@ -31,6 +31,7 @@ class Identity:
     is_admin: bool
     token_id: str
     token_expires_at: int
+    session_id: str = ""  # the login session the token belongs to; logout revokes it
 
 
 class RootFactory:

@@ -1,31 +1,32 @@
-"""Accounts: users, authentication endpoints and the check that a decoded token still stands."""
+"""Accounts: users, the `/api/auth/` endpoints, and the check that a decoded access token still stands."""
 from __future__ import annotations
-
-import datetime
 
 from shopcore.security import Identity
 
 
 def verify_access_claims(request, claims: dict) -> Identity | None:
     """An identity for valid access-token claims, or None when the token no longer stands."""
-    from shopcore.accounts.models import User
+    from shopcore.accounts.tokens import ACCESS, checked_claims, token_owner
 
-    try:
-        user_id = int(claims["sub"])
-    except (KeyError, TypeError, ValueError):
+    claims = checked_claims(claims, ACCESS)
+    user = token_owner(request, claims) if claims else None
+    if user is None:
         return None
-    user = request.dbsession.get(User, user_id)
-    if user is None or not user.is_active:
-        return None
-    issued_at = datetime.datetime.fromtimestamp(int(claims.get("iat", 0)), datetime.timezone.utc)
-    valid_after = user.tokens_valid_after
-    if valid_after.tzinfo is None:  # SQLite returns naive datetimes
-        valid_after = valid_after.replace(tzinfo=datetime.timezone.utc)
-    if issued_at < valid_after.replace(microsecond=0):
-        return None
-    return Identity(user_id=user.id, username=user.username, is_admin=user.is_admin,
-                    token_id=str(claims.get("jti", "")), token_expires_at=int(claims.get("exp", 0)))
+    return Identity(user_id=user.id, username=user.username, is_admin=user.is_admin, token_id=claims["jti"],
+                    token_expires_at=claims["exp"], session_id=claims["sid"])
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.ratelimit import RateLimits
+    from shopcore.accounts.revocation import make_revocation_store
+    from shopcore.accounts.settings import load_account_settings, rate_limit_settings
+    from shopcore.accounts.views import add_account_views
+
+    settings = config.get_settings()
+    load_account_settings(settings)
+    config.registry["shopcore.accounts.revocation_store"] = make_revocation_store(settings)
+    config.registry["shopcore.accounts.rate_limits"] = RateLimits(rate_limit_settings(settings),
+                                                                 settings["shopcore.redis_url"])
     config.set_identity_verifier(verify_access_claims)
+    config.add_openapi_fragment("shopcore.accounts:openapi.yaml")
+    add_account_views(config)

@@ -15,13 +15,14 @@ class UserRegistered(ShopEvent):
 
 @dataclass(frozen=True)
 class PasswordResetRequested(ShopEvent):
-    """`uid` and `token` are what the reset link carries (`?uid=...&token=...`)."""
+    """`uid` and `token` are what the reset link carries; `link` is the whole link to mail."""
 
     user_id: int
     username: str
     email: str
     uid: str
     token: str
+    link: str = ""
 
 
 @dataclass(frozen=True)

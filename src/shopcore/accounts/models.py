@@ -1,9 +1,9 @@
-"""Account models: users (customers and admins)."""
+"""Account models: users (customers and admins), password reset tokens and revoked tokens."""
 from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, String, func
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopcore.db import Base
@@ -13,10 +13,16 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def as_utc(moment: datetime.datetime) -> datetime.datetime:
+    """SQLite hands back naive datetimes; every stored moment is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.timezone.utc)
+
+
 class User(Base):
     __tablename__ = "core_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored as given; uniqueness is case-insensitive through the lower(username) index.
     username: Mapped[str] = mapped_column(String(150), unique=True)
     # Stored as given; uniqueness is case-insensitive through the lower(email) index.
     email: Mapped[str] = mapped_column(String(254))
@@ -26,7 +32,36 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Tokens issued before this moment are refused (password change, reset).
+    # Every token carries this moment as its credentials stamp; moving it (password change or
+    # reset) makes every token issued before refused at once.
     tokens_valid_after: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    __table_args__ = (Index("uq_core_users_email_lower", func.lower(email), unique=True),)
+    __table_args__ = (
+        Index("uq_core_users_email_lower", func.lower(email), unique=True),
+        Index("uq_core_users_username_lower", func.lower(username), unique=True),
+    )
+
+
+class PasswordReset(Base):
+    """One reset link sent by mail; only the token's hash is kept, and it can be used once."""
+
+    __tablename__ = "core_password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RevokedToken(Base):
+    """A revoked token id or login session, kept until every token it covers has expired anyway.
+
+    Used when no Redis is configured; with Redis the same keys live there.
+    """
+
+    __tablename__ = "core_revoked_tokens"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,15 +1,80 @@
-"""Access and refresh tokens: pyramid_jwt makes and reads them; each carries a `jti` and a `type`."""
+"""Access and refresh tokens: pyramid_jwt makes and reads them; this module decides whether one still stands.
+
+Each token carries, besides `sub`, `iat` and `exp`:
+- `type`: `access` or `refresh`; one is never accepted in place of the other;
+- `jti`: its own id, so it can be revoked or (a refresh token) spent once;
+- `sid`: the login session it belongs to; logout revokes the session, so every access and refresh
+  token that one login and its refreshes produced stops working at once;
+- `cv`: the user's credentials stamp when it was issued; a password change or reset moves the stamp,
+  which refuses every earlier token (to the microsecond, unlike the whole seconds of `iat`).
+"""
 from __future__ import annotations
 
+import datetime
 import uuid
 
+from shopcore.accounts.models import User, as_utc
 
-def issue_token_pair(request, user_id: int) -> dict[str, str]:
+ACCESS = "access"
+REFRESH = "refresh"
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_MAX_ID_LENGTH = 64
+
+
+def credentials_stamp(user: User) -> str:
+    return str((as_utc(user.tokens_valid_after) - _EPOCH) // datetime.timedelta(microseconds=1))
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+def issue_token_pair(request, user: User | int, session_id: str | None = None) -> dict[str, str]:
+    """A fresh access and refresh token for `user`, in `session_id` (a new login session when None)."""
+    if not isinstance(user, User):
+        user_id, user = user, request.dbsession.get(User, user)
+        if user is None:
+            raise LookupError(f"no user {user_id}")
     settings = request.registry.settings
     codec = request.registry["shopcore.token_codec"]
-    subject = str(user_id)  # PyJWT requires a string `sub`
+    subject = str(user.id)  # PyJWT requires a string `sub`
+    common = {"sid": session_id or new_session_id(), "cv": credentials_stamp(user)}
     access = codec.create_token(subject, expiration=settings["shopcore.jwt.access_ttl"],
-                                type="access", jti=uuid.uuid4().hex)
+                                type=ACCESS, jti=uuid.uuid4().hex, **common)
     refresh = codec.create_token(subject, expiration=settings["shopcore.jwt.refresh_ttl"],
-                                 type="refresh", jti=uuid.uuid4().hex)
+                                 type=REFRESH, jti=uuid.uuid4().hex, **common)
     return {"access": access, "refresh": refresh}
+
+
+def decode_token(request, token: str, token_type: str) -> dict | None:
+    """The claims of a well-formed, correctly signed, unexpired token of `token_type`, else None."""
+    if not isinstance(token, str) or not token or len(token) > 4096:
+        return None
+    return checked_claims(request.registry["shopcore.token_codec"].jwt_decode(request, token), token_type)
+
+
+def checked_claims(claims: dict, token_type: str) -> dict | None:
+    """Verified claims of the shape this module issues (plus `user_id`), else None."""
+    if not claims or claims.get("type") != token_type:
+        return None
+    for name in ("jti", "sid", "cv", "sub"):
+        value = claims.get(name)
+        if not isinstance(value, str) or not value or len(value) > _MAX_ID_LENGTH:
+            return None
+    if not isinstance(claims.get("exp"), int) or not claims["sub"].isdigit() or len(claims["sub"]) > 9:
+        return None
+    return {**claims, "user_id": int(claims["sub"])}
+
+
+def revocation_keys(claims: dict, kinds: tuple[str, ...] = ("jti", "sid")) -> list[str]:
+    return [f"{kind}:{claims[kind]}" for kind in kinds]
+
+
+def token_owner(request, claims: dict, check: tuple[str, ...] = ("jti", "sid")) -> User | None:
+    """The active user a decoded token speaks for, if the token is neither revoked nor outdated."""
+    user = request.dbsession.get(User, claims["user_id"])
+    if user is None or not user.is_active or claims["cv"] != credentials_stamp(user):
+        return None
+    if request.registry["shopcore.accounts.revocation_store"].is_revoked(request, revocation_keys(claims, check)):
+        return None
+    return user

@@ -1,0 +1,101 @@
+"""Rate limits for logins, resets and registrations (`limits`), counted in Redis when one is configured.
+
+Counting in Redis makes a limit hold across every web process; without Redis each process counts
+for itself (development). When Redis is unreachable the limits let requests through and log it, so
+an outage of the cache never locks customers out.
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+import time
+
+from limits import parse
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from shopcore.errors import TooManyRequests
+
+log = logging.getLogger(__name__)
+
+REDIS_TIMEOUT_SECONDS = 0.5
+
+
+class RateLimits:
+    """Named limits (`login_ip`, `login_account`, ...), each counted per identifier."""
+
+    def __init__(self, rates: dict[str, str], redis_url: str = ""):
+        self.rates = {name: parse(rate) for name, rate in rates.items()}
+        if redis_url:
+            self.storage = storage_from_string(
+                redis_url, key_prefix="shopcore:ratelimit",
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS)
+        else:
+            self.storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+    def hit(self, name: str, identifier: str) -> None:
+        """Count one attempt; TooManyRequests once the limit is spent."""
+        rate = self.rates[name]
+        try:
+            allowed = self.limiter.hit(rate, name, _key(identifier))
+        except Exception as exc:
+            log.warning("rate limit %s not counted (allowing): %s: %s", name, type(exc).__name__, exc)
+            return
+        if not allowed:
+            self._refuse(name, identifier)
+
+    def check(self, name: str, identifier: str) -> None:
+        """TooManyRequests if the limit is already spent, without counting this attempt."""
+        rate = self.rates[name]
+        try:
+            allowed = self.limiter.test(rate, name, _key(identifier))
+        except Exception as exc:
+            log.warning("rate limit %s not checked (allowing): %s: %s", name, type(exc).__name__, exc)
+            return
+        if not allowed:
+            self._refuse(name, identifier)
+
+    def clear(self, name: str, identifier: str) -> None:
+        try:
+            self.limiter.clear(self.rates[name], name, _key(identifier))
+        except Exception as exc:
+            log.warning("rate limit %s not cleared: %s: %s", name, type(exc).__name__, exc)
+
+    def reset(self) -> None:
+        """Forget every count (tests)."""
+        self.storage.reset()
+
+    def _refuse(self, name: str, identifier: str) -> None:
+        rate = self.rates[name]
+        try:
+            reset_time = self.limiter.get_window_stats(rate, name, _key(identifier)).reset_time
+            retry_after = math.ceil(reset_time - time.time())
+        except Exception:
+            retry_after = rate.get_expiry()
+        retry_after = max(1, min(retry_after, rate.get_expiry()))
+        raise TooManyRequests("Too many attempts; try again later.", retry_after=retry_after)
+
+
+def _key(identifier: str) -> str:
+    # Hashed so that whatever a client sends makes a short, harmless storage key.
+    return hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def client_ip(request) -> str:
+    """The client's address; X-Forwarded-For is believed only as far as it was written by trusted proxies."""
+    trusted = request.registry.settings["shopcore.accounts.trusted_proxies"]
+    address = request.remote_addr or ""
+    if not trusted or address not in trusted:
+        return address
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop in trusted:
+            continue
+        try:
+            return str(ipaddress.ip_address(hop))
+        except ValueError:
+            return address
+    return address

@@ -1,0 +1,70 @@
+"""Account settings (`shopcore.accounts.*`): reset links, password length, rate limits; checked at start-up."""
+from __future__ import annotations
+
+from typing import Any, MutableMapping
+
+from shopcore.settings import Setting, SettingsError, parse_choice, parse_list, parse_positive_int
+
+
+def parse_rate(value: Any) -> str:
+    """A rate in the `limits` notation, such as `5/15minutes` or `30 per minute`."""
+    from limits import parse
+
+    text = str(value).strip()
+    parse(text)  # ValueError on anything it cannot read
+    return text
+
+
+def parse_reset_link(value: Any) -> str:
+    text = str(value).strip()
+    if "{uid}" not in text or "{token}" not in text:
+        raise ValueError(f"must contain {{uid}} and {{token}}, got {value!r}")
+    try:
+        text.format(base_url="", uid="", token="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValueError(f"may only use {{base_url}}, {{uid}} and {{token}}: {exc}") from None
+    return text
+
+
+ACCOUNT_SETTINGS: tuple[Setting, ...] = (
+    Setting("shopcore.accounts.password_min_length", 10, parse_positive_int, (),
+            "Shortest password accepted."),
+    Setting("shopcore.accounts.reset_token_ttl", 3600, parse_positive_int, (),
+            "Seconds a password reset link stays valid."),
+    Setting("shopcore.accounts.reset_link", "{base_url}/password-reset/confirm/?uid={uid}&token={token}",
+            parse_reset_link, (), "The link put in reset mails; {base_url} is shopcore.base_url."),
+    Setting("shopcore.accounts.revocation_store", "auto", parse_choice("auto", "redis", "database"), (),
+            "Where revoked tokens are kept; auto is Redis when shopcore.redis_url is set, else the database."),
+    Setting("shopcore.accounts.trusted_proxies", [], parse_list, (),
+            "Addresses of reverse proxies whose X-Forwarded-For names the client (for per-IP limits)."),
+    Setting("shopcore.accounts.rate.login_ip", "30/minute", parse_rate, (),
+            "Login attempts per client address."),
+    Setting("shopcore.accounts.rate.login_account", "5/15minutes", parse_rate, (),
+            "Failed logins (and wrong old passwords) per account before it is paused."),
+    Setting("shopcore.accounts.rate.reset_ip", "10/hour", parse_rate, (),
+            "Password reset requests per client address."),
+    Setting("shopcore.accounts.rate.reset_account", "3/hour", parse_rate, (),
+            "Password reset requests per e-mail address."),
+    Setting("shopcore.accounts.rate.reset_confirm_ip", "20/hour", parse_rate, (),
+            "Password reset confirmations per client address."),
+    Setting("shopcore.accounts.rate.register_ip", "20/hour", parse_rate, (),
+            "Registrations per client address."),
+)
+
+
+def load_account_settings(settings: MutableMapping[str, Any]) -> None:
+    """Parse every account setting in place (default when absent), or SettingsError naming it."""
+    known = {setting.key for setting in ACCOUNT_SETTINGS}
+    for key in settings:
+        if key.startswith("shopcore.accounts.") and key not in known:
+            raise SettingsError(f"setting {key}: unknown (known: {', '.join(sorted(known))})")
+    for setting in ACCOUNT_SETTINGS:
+        try:
+            settings[setting.key] = setting.parse(settings.get(setting.key, setting.default))
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"setting {setting.key}: {exc}") from None
+
+
+def rate_limit_settings(settings) -> dict[str, str]:
+    prefix = "shopcore.accounts.rate."
+    return {key[len(prefix):]: value for key, value in settings.items() if key.startswith(prefix)}
