@@ -189,6 +189,8 @@ def messaging_app(shopcore_settings, committed_db, tmp_path, unique_queue):
         if configure is not None:
             configure(config)
             config.commit()
+        # The worker-as-a-process tests write these to an ini file.
+        config.registry["shopcore.test_settings"] = settings
         registries.append(config.registry)
         if settings.get("shopcore.broker_url") and ":1/" not in settings["shopcore.broker_url"]:
             used_brokers.add(settings["shopcore.broker_url"])
@@ -234,7 +236,7 @@ def write_ini(path: Path, settings: dict) -> Path:
               "keys = generic", "", "[logger_root]", "level = INFO", "handlers = console", "",
               "[handler_console]", "class = StreamHandler", "args = (sys.stderr,)", "level = NOTSET",
               "formatter = generic", "", "[formatter_generic]",
-              "format = %%(asctime)s %%(levelname)-5.5s [%%(name)s] %%(message)s", ""]
+              "format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s", ""]
     path.write_text("\n".join(lines))
     return path
 

@@ -1,8 +1,83 @@
-"""shopcore plugin `notifications`: Mail for account and order events."""
+"""shopcore plugin `notifications`: mail for account and order events, through the core's job outbox.
+
+Settings (besides the core's `shopcore.mail.*`, `shopcore.shop_name`, `shopcore.base_url`):
+- `shopcore.notifications.template_dir`: a folder whose templates replace the shipped ones by name.
+- `shopcore.notifications.smtp_timeout`: seconds for each SMTP operation (default 10).
+- `shopcore.notifications.smtp_ca_file`: a CA bundle to verify the SMTP server's certificate with.
+"""
+from __future__ import annotations
+
+import os
+
+from shopcore.accounts.events import PasswordResetRequested, UserRegistered
+from shopcore.messaging import add_job_commands
 from shopcore.plugins import PluginManifest
+from shopcore.settings import SettingsError, plugin_settings
+
+from shopcore_notifications.mailers import FileMailer, SmtpMailer
+from shopcore_notifications.mails import (MAIL_KINDS, SECRET_PAYLOAD_KINDS, order_mail, order_mails,
+                                          send_mail_job, send_password_reset, send_welcome)
+from shopcore_notifications.rendering import MailComposer, template_environment
+
+COMPOSER = "notifications.composer"
+MAILER = "notifications.mailer"
+
+
+def _positive_number(name: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number <= 0:
+        raise SettingsError(f"setting shopcore.notifications.{name}: expected a positive number, got {value!r}")
+    return number
+
+
+def _existing_path(name: str, value: str, want_dir: bool) -> str:
+    value = str(value or "").strip()
+    if value and not (os.path.isdir(value) if want_dir else os.path.isfile(value)):
+        kind = "folder" if want_dir else "file"
+        raise SettingsError(f"setting shopcore.notifications.{name}: {kind} {value!r} does not exist")
+    return value
+
+
+def make_mailer(settings, own: dict):
+    if settings["shopcore.mail.backend"] == "file":
+        return FileMailer(settings["shopcore.mail.dir"])
+    return SmtpMailer(
+        host=settings["shopcore.mail.host"], port=settings["shopcore.mail.port"],
+        user=settings["shopcore.mail.user"], password=settings["shopcore.mail.password"],
+        security=settings["shopcore.mail.security"],
+        timeout=_positive_number("smtp_timeout", own.get("smtp_timeout", 10)),
+        ca_file=_existing_path("smtp_ca_file", own.get("smtp_ca_file", ""), want_dir=False),
+    )
+
+
+def subscribe_order_mails(config) -> None:
+    """Mail on the orders plugin's events (its event classes are imported only now)."""
+    for event_type, kind in order_mails():
+        config.add_event_subscriber(order_mail(kind), event_type, after_commit=False)
 
 
 def includeme(config) -> None:
+    settings = config.get_settings()
+    own = plugin_settings(settings, "notifications")
+    template_dir = _existing_path("template_dir", own.get("template_dir", ""), want_dir=True)
+    config.registry[COMPOSER] = MailComposer(template_environment(template_dir),
+                                             shop_name=settings["shopcore.shop_name"],
+                                             sender=settings["shopcore.mail.sender"],
+                                             base_url=settings["shopcore.base_url"])
+    config.registry[MAILER] = make_mailer(settings, own)
+
+    for kind in MAIL_KINDS:
+        config.add_job_handler(kind, send_mail_job, scrub_payload=kind in SECRET_PAYLOAD_KINDS)
+    # In the transaction: the outbox row commits or rolls back with what caused the mail.
+    config.add_event_subscriber(send_welcome, UserRegistered, after_commit=False)
+    config.add_event_subscriber(send_password_reset, PasswordResetRequested, after_commit=False)
+    if "orders" in settings["shopcore.plugins"]:
+        subscribe_order_mails(config)
+    add_job_commands(config, "mail", kind_prefix="mail.", done_word="sent")
+
     config.add_openapi_fragment("shopcore_notifications:openapi.yaml")
     config.add_migrations("shopcore_notifications:migrations")
 

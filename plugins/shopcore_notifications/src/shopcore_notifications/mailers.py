@@ -1,0 +1,67 @@
+"""Mail backends: `.eml` files under a folder (development) or SMTP (smtplib, STARTTLS/SSL, login)."""
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from shopcore.messaging import PermanentJobError
+
+log = logging.getLogger(__name__)
+
+
+class FileMailer:
+    """Writes each mail to `<dir>/<name>.eml`; the same job writes the same file, so a repeat overwrites."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+
+    def send(self, message: EmailMessage, name: str) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{name}.eml"
+        partial = path.with_suffix(".eml.part")
+        partial.write_bytes(message.as_bytes())
+        # A reader never sees half a file.
+        os.replace(partial, path)
+        log.info("mail %r to %s written to %s", message["Subject"], message["To"], path)
+        return path
+
+
+@dataclass(frozen=True)
+class SmtpMailer:
+    host: str
+    port: int
+    user: str = ""
+    password: str = ""
+    security: str = "none"  # none | starttls | ssl
+    timeout: float = 10.0
+    ca_file: str = ""  # a private CA to trust; the system's CAs otherwise
+
+    def _tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file or None)
+
+    def send(self, message: EmailMessage, name: str) -> None:
+        try:
+            if self.security == "ssl":
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls_context())
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            with client:
+                if self.security == "starttls":
+                    client.starttls(context=self._tls_context())
+                if self.user:
+                    client.login(self.user, self.password)
+                client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            if all(code >= 500 for code, _text in exc.recipients.values()):
+                raise PermanentJobError(f"recipient refused: {exc.recipients}") from exc
+            raise
+        except smtplib.SMTPDataError as exc:
+            if exc.smtp_code >= 500:
+                raise PermanentJobError(f"message refused: {exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise
+        log.info("mail %r to %s sent through %s:%s", message["Subject"], message["To"], self.host, self.port)

@@ -1,0 +1,103 @@
+"""Which events send which mail: in the emitting transaction, a job carrying a snapshot of what the mail needs.
+
+Nothing is rendered here. The snapshot (recipient, names, the order's lines and total as they are at
+this moment) goes into the outbox row, so the mail says what was true when the event happened, a
+rolled-back request sends nothing, and the worker needs no other plugin's tables.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+from decimal import Decimal
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from shopcore.accounts.events import PasswordResetRequested, UserRegistered
+from shopcore.accounts.models import User
+
+log = logging.getLogger(__name__)
+
+WELCOME = "mail.welcome"
+PASSWORD_RESET = "mail.password_reset"
+ORDER_PLACED = "mail.order_placed"
+ORDER_PAID = "mail.order_paid"
+ORDER_CANCELLED = "mail.order_cancelled"
+ORDER_SHIPPED = "mail.order_shipped"
+MAIL_KINDS = (WELCOME, PASSWORD_RESET, ORDER_PLACED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED)
+# The raw reset token must not stay in the database once its mail is out.
+SECRET_PAYLOAD_KINDS = frozenset({PASSWORD_RESET})
+
+
+def template_name(kind: str) -> str:
+    return kind.removeprefix("mail.")
+
+
+def jsonable(value: Any) -> Any:
+    """A copy of `value` that JSON can hold: money as decimal strings, moments as ISO 8601."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def order_snapshot(summary: dict) -> dict:
+    order = jsonable(summary)
+    for line, item in zip(order.get("items", []), summary.get("items", [])):
+        line["line_total"] = str(Decimal(str(item["price"])) * int(item["quantity"]))
+    return order
+
+
+def send_welcome(request, event: UserRegistered) -> None:
+    request.enqueue_job(WELCOME, {"to": event.email, "username": event.username})
+
+
+def reset_url(settings, event: PasswordResetRequested) -> str:
+    """The link accounts composed (its format is an accounts setting), or the plain default."""
+    if event.link:
+        return event.link
+    query = urlencode({"uid": event.uid, "token": event.token})
+    return f"{settings['shopcore.base_url'].rstrip('/')}/reset-password?{query}"
+
+
+def send_password_reset(request, event: PasswordResetRequested) -> None:
+    request.enqueue_job(PASSWORD_RESET, {"to": event.email, "username": event.username,
+                                         "reset_url": reset_url(request.registry.settings, event)})
+
+
+def order_mail(kind: str) -> Callable:
+    def send_order_mail(request, event) -> None:
+        user = request.dbsession.get(User, event.user_id)
+        if user is None:
+            log.warning("%s for order %s: user %s does not exist; no mail", type(event).__name__,
+                        event.order_id, event.user_id)
+            return
+        summary = request.find_service(name="orders").order_summary(event.order_id)
+        request.enqueue_job(kind, {"to": user.email, "username": user.username,
+                                   "order": order_snapshot(summary)})
+
+    send_order_mail.__qualname__ = f"send_{template_name(kind)}"
+    return send_order_mail
+
+
+def order_mails() -> list[tuple[type, str]]:
+    """(event class, mail kind) for the orders plugin's events; imported only when it is enabled."""
+    from shopcore_orders.events import OrderCancelled, OrderPaid, OrderPlaced, OrderShipped
+
+    return [(OrderPlaced, ORDER_PLACED), (OrderPaid, ORDER_PAID), (OrderCancelled, ORDER_CANCELLED),
+            (OrderShipped, ORDER_SHIPPED)]
+
+
+def send_mail_job(registry, job) -> None:
+    """The job handler of every mail kind: render the snapshot and hand it to the mail backend."""
+    from shopcore_notifications import COMPOSER, MAILER
+
+    name = template_name(job.kind)
+    message = registry[COMPOSER].compose(name, job.payload, message_key=job.id)
+    registry[MAILER].send(message, name=f"{job.created_at:%Y%m%dT%H%M%S}-{name}-{job.id}")
