@@ -5,12 +5,14 @@ import datetime
 import re
 import uuid
 from decimal import Decimal
+from urllib.parse import unquote_to_bytes
 
 from pyramid.renderers import JSON
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import EXCVIEW, INGRESS
 
+from shopcore.errors import error_response
 from shopcore.settings import parse_list
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -34,6 +36,9 @@ def request_id_tween_factory(handler, registry):
         if allowed_origin and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response = Response(status=204)  # a CORS preflight from an allowed origin
             response.headers["Access-Control-Max-Age"] = "600"
+        elif not query_string_is_utf8(request.environ.get("QUERY_STRING", "")):
+            # webob would fail decoding it deep inside validation or a view: a 500 instead of a 400.
+            response = error_response(400, "The query string is not valid UTF-8.")
         else:
             response = handler(request)
         response.headers["X-Request-ID"] = rid
@@ -50,6 +55,14 @@ def request_id_tween_factory(handler, registry):
         return response
 
     return tween
+
+
+def query_string_is_utf8(query_string: str) -> bool:
+    try:
+        unquote_to_bytes(query_string.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def json_renderer() -> JSON:
