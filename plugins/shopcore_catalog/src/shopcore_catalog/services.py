@@ -116,6 +116,10 @@ def parse_stock(value: Any, field: str = "stock") -> int:
 def parse_text(value: Any, field: str, max_length: int, *, required: bool) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, "Not a valid string.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can produce
+        raise InvalidInput(field, "Not valid Unicode text.") from None
     value = value.strip()
     if required and not value:
         raise InvalidInput(field, "This field may not be blank.")
@@ -158,7 +162,8 @@ def parse_product_filters(params: Mapping[str, Any]) -> ProductFilters:
         min_price=None if min_price is None else parse_price(min_price, "min_price"),
         max_price=None if max_price is None else parse_price(max_price, "max_price"),
         in_stock=None if params.get("in_stock") is None else parse_bool(params["in_stock"], "in_stock"),
-        search=(search.strip() or None) if isinstance(search, str) else None,
+        # The words alone: searches that differ only in punctuation or case share one cache entry.
+        search=" ".join(search_terms(search)) or None if isinstance(search, str) else None,
         ordering=ordering,
     )
 
@@ -384,7 +389,9 @@ class CatalogService:
         else:
             slug = self._free_slug(Category, name)
         description = parse_text(fields.get("description") or "", "description", DESCRIPTION_MAX, required=False)
-        category = Category(name=name, slug=slug, description=description, parent_id=parent)
+        now = utcnow()
+        category = Category(name=name, slug=slug, description=description, parent_id=parent, created_at=now,
+                            updated_at=now)
         self.session.add(category)
         self._flush("name")
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
@@ -527,8 +534,9 @@ class CatalogService:
             self._check_slug_free(Product, slug)
         else:
             slug = self._free_slug(Product, name)
+        now = utcnow()
         product = Product(name=name, slug=slug, description=description, price=price, stock=stock,
-                          category_id=category, is_active=is_active)
+                          category_id=category, is_active=is_active, created_at=now, updated_at=now)
         self.session.add(product)
         self._flush("slug")
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
