@@ -6,7 +6,8 @@ Import the fixtures into a conftest (`from shopcore.messaging.testing import *`)
 - `broker_url`: parametrized over RabbitMQ (SHOPCORE_TEST_BROKER_URL) and Redis as a broker
   (SHOPCORE_TEST_REDIS_URL); each test's queue name is unique, and its queues are deleted after.
 - `messaging_app`: builds an app of its own on the test database with real commits (settings
-  overridden per test), for tests where a worker thread or process must see the data.
+  overridden per test), for tests where a worker thread or process must see the data; its WSGI
+  app is `registry["shopcore.test_wsgi_app"]`.
 - `WorkerThread`: runs the worker in a thread of the test process, stopped and joined at the end.
 """
 from __future__ import annotations
@@ -189,8 +190,9 @@ def messaging_app(shopcore_settings, committed_db, tmp_path, unique_queue):
         if configure is not None:
             configure(config)
             config.commit()
-        # The worker-as-a-process tests write these to an ini file.
+        # The worker-as-a-process tests write these to an ini file; HTTP tests call the WSGI app.
         config.registry["shopcore.test_settings"] = settings
+        config.registry["shopcore.test_wsgi_app"] = config.make_wsgi_app()
         registries.append(config.registry)
         if settings.get("shopcore.broker_url") and ":1/" not in settings["shopcore.broker_url"]:
             used_brokers.add(settings["shopcore.broker_url"])
