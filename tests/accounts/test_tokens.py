@@ -99,18 +99,23 @@ def test_login_with_a_nul_byte_is_a_plain_401(testapp, auth, john):
     auth.login(testapp, "jo\x00hn", status=401)
 
 
-def test_login_rehashes_a_password_hashed_with_old_parameters(testapp, auth, john, make_request):
-    old_hash = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(auth.password)
+def test_login_rehashes_a_password_when_the_hashing_parameters_changed(testapp, make_app, auth, make_request):
+    cheap = {"shopcore.accounts.argon2.time_cost": "1", "shopcore.accounts.argon2.memory_cost": "8192",
+             "shopcore.accounts.argon2.parallelism": "1"}
+    user_id = make_app(**cheap).post_json("/api/auth/register/", {
+        "username": "john", "email": "john@example.com", "password": auth.password}).json["id"]
     with make_request() as request:
-        request.dbsession.get(User, john).password_hash = old_hash
+        old_hash = request.dbsession.get(User, user_id).password_hash
+    assert "m=8192,t=1,p=1" in old_hash
 
     auth.login(testapp, "john")
 
     with make_request() as request:
-        new_hash = request.dbsession.get(User, john).password_hash
-    assert new_hash != old_hash
-    assert not PasswordHasher().check_needs_rehash(new_hash)
+        new_hash = request.dbsession.get(User, user_id).password_hash
+    assert "m=65536,t=3,p=4" in new_hash and not PasswordHasher().check_needs_rehash(new_hash)
     auth.login(testapp, "john")
+    with make_request() as request:
+        assert request.dbsession.get(User, user_id).password_hash == new_hash
 
 
 # --- attacks on the access token -----------------------------------------------------------------

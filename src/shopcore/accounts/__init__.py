@@ -17,6 +17,7 @@ def verify_access_claims(request, claims: dict) -> Identity | None:
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.passwords import PasswordHashing
     from shopcore.accounts.ratelimit import RateLimits
     from shopcore.accounts.revocation import make_revocation_store
     from shopcore.accounts.settings import load_account_settings, rate_limit_settings
@@ -24,6 +25,7 @@ def includeme(config) -> None:
 
     settings = config.get_settings()
     load_account_settings(settings)
+    config.registry["shopcore.accounts.password_hashing"] = PasswordHashing.from_settings(settings)
     config.registry["shopcore.accounts.revocation_store"] = make_revocation_store(settings)
     config.registry["shopcore.accounts.rate_limits"] = RateLimits(rate_limit_settings(settings),
                                                                  settings["shopcore.redis_url"])

@@ -7,35 +7,37 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
 
+class PasswordHashing:
+    """Argon2id with the parameters from settings; hashes made with other parameters are upgraded on login."""
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    def __init__(self, time_cost: int, memory_cost: int, parallelism: int):
+        self.hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+        # Checked against when a login names no known user, so that answer takes as long as a wrong password.
+        self._unknown_user_hash = self.hasher.hash("no such user: this hash only spends the time a real check takes")
 
+    @classmethod
+    def from_settings(cls, settings) -> PasswordHashing:
+        prefix = "shopcore.accounts.argon2."
+        return cls(settings[prefix + "time_cost"], settings[prefix + "memory_cost"], settings[prefix + "parallelism"])
 
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
 
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
-@functools.cache
-def _unknown_user_hash() -> str:
-    return _hasher.hash("no such user: this hash only spends the time a real check takes")
+    def spend_verification_time(self, password: str) -> None:
+        self.verify(self._unknown_user_hash, password)
 
-
-def spend_verification_time(password: str) -> None:
-    """Check against a throwaway hash, so a login naming no known user takes as long as a wrong password."""
-    verify_password(_unknown_user_hash(), password)
-
-
-def needs_rehash(password_hash: str) -> bool:
-    try:
-        return _hasher.check_needs_rehash(password_hash)
-    except InvalidHashError:
-        return True
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self.hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
 
 
 @functools.cache

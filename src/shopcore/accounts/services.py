@@ -18,8 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shopcore.accounts.events import PasswordChanged, PasswordResetRequested, UserRegistered
 from shopcore.accounts.models import PasswordReset, User, utcnow
-from shopcore.accounts.passwords import (hash_password, needs_rehash, password_problems,
-                                         spend_verification_time, verify_password)
+from shopcore.accounts.passwords import password_problems
 from shopcore.accounts.ratelimit import client_ip
 from shopcore.accounts.tokens import REFRESH, decode_token, issue_token_pair, revocation_keys, token_owner
 from shopcore.errors import ShopError
@@ -48,6 +47,10 @@ def field_error(field: str, message: str) -> AccountError:
 
 def rate_limits(request):
     return request.registry["shopcore.accounts.rate_limits"]
+
+
+def password_hashing(request):
+    return request.registry["shopcore.accounts.password_hashing"]
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -130,7 +133,8 @@ def create_user(request, *, username: str, email: str, password: str, is_admin: 
     if errors:
         raise AccountError("Invalid registration: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
                            errors)
-    user = User(username=username, email=email, password_hash=hash_password(password), is_admin=is_admin,
+    user = User(username=username, email=email, password_hash=password_hashing(request).hash(password),
+                is_admin=is_admin,
                 first_name=first_name, last_name=last_name)
     session.add(user)
     _flush_unique(session)
@@ -191,14 +195,15 @@ def log_in(request, *, username: str, password: str) -> dict[str, str]:
     user = None
     if "\x00" not in username:
         user = request.dbsession.scalar(select(User).where(func.lower(User.username) == account))
+    hashing = password_hashing(request)
     if user is None:
-        spend_verification_time(password)
-    if user is None or not verify_password(user.password_hash, password) or not user.is_active:
+        hashing.spend_verification_time(password)
+    if user is None or not hashing.verify(user.password_hash, password) or not user.is_active:
         limits.hit("login_account", account)
         raise NotAuthenticated(BAD_CREDENTIALS)
     limits.clear("login_account", account)
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if hashing.needs_rehash(user.password_hash):
+        user.password_hash = hashing.hash(password)
     return issue_token_pair(request, user)
 
 
@@ -234,8 +239,8 @@ def log_out(request, identity, refresh: str | None = None) -> None:
 
 # --- passwords -----------------------------------------------------------------------------------
 
-def _set_password(user: User, password: str) -> None:
-    user.password_hash = hash_password(password)
+def _set_password(request, user: User, password: str) -> None:
+    user.password_hash = password_hashing(request).hash(password)
     # Moves the credentials stamp: every token issued before now is refused.
     user.tokens_valid_after = utcnow()
 
@@ -246,13 +251,13 @@ def change_password(request, user_id: int, *, old_password: str, new_password: s
     account = _account_key(user.username)
     # Wrong old passwords count as failed logins: a stolen access token must not become a way to guess.
     limits.check("login_account", account)
-    if not verify_password(user.password_hash, old_password):
+    if not password_hashing(request).verify(user.password_hash, old_password):
         limits.hit("login_account", account)
         raise field_error("old_password", "Your old password was entered incorrectly.")
     check_password(request, "new_password", new_password, username=user.username, email=user.email)
     if new_password == old_password:
         raise field_error("new_password", "The new password must differ from the old one.")
-    _set_password(user, new_password)
+    _set_password(request, user, new_password)
     _spend_open_resets(request.dbsession, user.id)
     request.notify(PasswordChanged(user_id=user.id))
 
@@ -318,7 +323,7 @@ def confirm_password_reset(request, *, uid: str, token: str, new_password: str) 
                             .values(used_at=now).execution_options(synchronize_session=False))
     if spent.rowcount != 1:
         raise field_error("token", BAD_RESET_LINK)
-    _set_password(user, new_password)
+    _set_password(request, user, new_password)
     _spend_open_resets(session, user.id)
     request.notify(PasswordChanged(user_id=user.id))
 

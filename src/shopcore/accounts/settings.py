@@ -29,6 +29,10 @@ def parse_reset_link(value: Any) -> str:
 ACCOUNT_SETTINGS: tuple[Setting, ...] = (
     Setting("shopcore.accounts.password_min_length", 10, parse_positive_int, (),
             "Shortest password accepted."),
+    # argon2-cffi's defaults, RFC 9106's low-memory profile; logins rehash when these change.
+    Setting("shopcore.accounts.argon2.time_cost", 3, parse_positive_int, (), "Argon2 iterations."),
+    Setting("shopcore.accounts.argon2.memory_cost", 65536, parse_positive_int, (), "Argon2 memory in KiB."),
+    Setting("shopcore.accounts.argon2.parallelism", 4, parse_positive_int, (), "Argon2 lanes."),
     Setting("shopcore.accounts.reset_token_ttl", 3600, parse_positive_int, (),
             "Seconds a password reset link stays valid."),
     Setting("shopcore.accounts.reset_link", "{base_url}/password-reset/confirm/?uid={uid}&token={token}",
