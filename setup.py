@@ -44,7 +44,7 @@ setup(
         "tqdm>=4.66",
     ],
     extras_require={
-        "testing": ["pytest>=8", "WebTest>=3", "aiosmtpd>=1.4", "pytest-timeout>=2.3"],
+        "testing": ["pytest>=8", "WebTest>=3", "aiosmtpd>=1.4", "pytest-timeout>=2.3", "playwright>=1.45"],
     },
     entry_points={
         "paste.app_factory": ["main = shopcore:main"],
