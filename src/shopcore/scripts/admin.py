@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return plugin_commands[args.command].run(env, args) or 0
     finally:
         env["closer"]()
+        # Pooled connections close with the command, not whenever the garbage collector reaches them.
+        env["registry"]["shopcore.engine"].dispose()
 
 
 if __name__ == "__main__":
