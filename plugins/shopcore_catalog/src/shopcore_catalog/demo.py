@@ -139,7 +139,9 @@ def seed_demo(request, products: int = DEFAULT_PRODUCTS, progress: bool = True) 
                 "updated_at": now,
             } for product in batch]
             with request.tm:
-                request.dbsession.execute(insert(Product.__table__), rows)
+                # An ORM-enabled insert, so zope.sqlalchemy sees the write and commits it (a Core
+                # insert of the bare table would be rolled back as a read-only transaction).
+                request.dbsession.execute(insert(Product), rows)
                 request.cache(CACHE_NAMESPACE).invalidate_after_commit(request, PRODUCT_LISTS, CATEGORIES)
             bar.update(len(batch))
     return {"added": len(missing), "skipped": products - len(missing), "categories": len(category_ids)}

@@ -31,7 +31,7 @@ class Category(Base):
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), nullable=False, unique=True)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("catalog_categories.id", ondelete="RESTRICT"), nullable=True, index=True)
+        ForeignKey("catalog_categories.id"), nullable=True, index=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
                                                           onupdate=utcnow)
@@ -52,7 +52,7 @@ class Product(Base):
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     stock: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("catalog_categories.id", ondelete="RESTRICT"), nullable=True)
+        ForeignKey("catalog_categories.id"), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,

@@ -28,7 +28,9 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_catalog_categories"),
         sa.UniqueConstraint("slug", name="uq_catalog_categories_slug"),
-        sa.ForeignKeyConstraint(["parent_id"], ["catalog_categories.id"], ondelete="RESTRICT",
+        # NO ACTION (checked at the end of a statement), not RESTRICT: on SQLite a RESTRICT
+        # self-reference refuses even a DELETE that removes a whole subtree at once.
+        sa.ForeignKeyConstraint(["parent_id"], ["catalog_categories.id"],
                                 name="fk_catalog_categories_parent_id_catalog_categories"),
     )
     op.create_index("ix_catalog_categories_parent_id", "catalog_categories", ["parent_id"])
@@ -48,7 +50,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_catalog_products"),
         sa.UniqueConstraint("slug", name="uq_catalog_products_slug"),
-        sa.ForeignKeyConstraint(["category_id"], ["catalog_categories.id"], ondelete="RESTRICT",
+        sa.ForeignKeyConstraint(["category_id"], ["catalog_categories.id"],
                                 name="fk_catalog_products_category_id_catalog_categories"),
         sa.CheckConstraint("price >= 0", name="ck_catalog_products_price_not_negative"),
         sa.CheckConstraint("stock >= 0", name="ck_catalog_products_stock_not_negative"),
