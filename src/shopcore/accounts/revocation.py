@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from shopcore.accounts.models import RevokedToken, utcnow
 from shopcore.db import session_for_transaction
 from shopcore.errors import ServiceUnavailable
+from shopcore.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,6 @@ def make_revocation_store(settings):
     redis_url = settings["shopcore.redis_url"]
     if choice == "redis" or (choice == "auto" and redis_url):
         if not redis_url:
-            from shopcore.settings import SettingsError
-
             raise SettingsError("setting shopcore.accounts.revocation_store: redis needs shopcore.redis_url")
         return RedisRevocationStore(redis_url)
     return DatabaseRevocationStore()
