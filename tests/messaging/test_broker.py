@@ -142,3 +142,27 @@ def test_a_published_job_no_worker_finished_is_published_again(messaging_app, br
     with WorkerThread(registry):
         wait_until(lambda: rows(registry)[0].status == DONE, what="the republished job")
     assert len(handler.calls) == 1
+
+
+def test_a_broker_that_swallows_connections_costs_one_request_a_bounded_wait(messaging_app):
+    """A listening socket that never answers (a hung broker): the first request waits at most about the
+    publish timeout, the next ones do not try until the pause is over; the relay publishes later."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        handler = Recorder()
+        registry = app_with(messaging_app, handler, f"amqp://guest:guest@127.0.0.1:{port}//",
+                            **{"shopcore.messaging.publish_timeout": "0.5", "shopcore.messaging.broker_pause": "30"})
+        timings = []
+        for n in range(3):
+            started = time.monotonic()
+            with request_context(registry) as request:
+                request.enqueue_job("test.echo", {"n": n})
+            timings.append(time.monotonic() - started)
+    assert timings[0] < 3, timings
+    assert max(timings[1:]) < 0.2, timings
+    assert [row.status for row in rows(registry)] == [PENDING] * 3
+    print("requests against a hung broker took " + ", ".join(f"{t * 1000:.0f} ms" for t in timings))

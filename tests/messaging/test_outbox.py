@@ -194,3 +194,33 @@ def test_a_kind_has_one_handler(messaging_app):
 
     with pytest.raises(ConfigurationError, match="test.echo"):
         messaging_app(configure=configure, **{"shopcore.plugins": ""})
+
+
+def test_marking_published_does_not_wait_for_a_worker_holding_the_row(messaging_app, shopcore_engine):
+    """The web side's after-commit update skips a row a worker has locked (sending its mail) instead of
+    making the response wait for that SMTP conversation."""
+    import threading
+    import time
+
+    from shopcore.messaging.broker import JobMessage
+    from shopcore.messaging.outbox import mark_published
+
+    if shopcore_engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+    registry = app_with(messaging_app, Recorder(failures=1, error=PermanentJobError))
+    with request_context(registry) as request:
+        message_id = request.enqueue_job("test.echo", {})
+    with registry["shopcore.dbsession_factory"]() as session, session.begin():
+        row = session.get(OutboxMessage, rows(registry)[0].id, with_for_update=True)
+        row.status = PENDING
+        session.flush()
+        done = threading.Event()
+        started = time.monotonic()
+        worker = threading.Thread(target=lambda: (mark_published(registry, [JobMessage(message_id, "test.echo", 1)]),
+                                                  done.set()))
+        worker.start()
+        assert done.wait(5), "mark_published waited for the lock"
+        elapsed = time.monotonic() - started
+        worker.join(5)
+    assert elapsed < 1
+    assert rows(registry)[0].status == PENDING  # left to the lock holder

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -61,6 +62,9 @@ class Publisher:
         self._local = threading.local()
         self._open: set[Connection] = set()
         self._lock = threading.Lock()
+        # After a failure, requests stop trying for a while (the relay publishes their jobs), so a
+        # broker that swallows connections does not cost every request the connect timeout.
+        self._paused_until = 0.0
 
     def _connection(self) -> Connection:
         connection = getattr(self._local, "connection", None)
@@ -97,13 +101,16 @@ class Publisher:
     def publish(self, messages: Iterable[JobMessage]) -> list[JobMessage]:
         """Publish in order; stops at the first failure and returns those the broker took."""
         published: list[JobMessage] = []
+        if time.monotonic() < self._paused_until:
+            return published
         for message in messages:
             try:
                 self._publish(message.body(), self.queue, message.id, {"kind": message.kind})
             except Exception as exc:
                 self._discard_connection()
-                log.warning("broker %s unavailable (%s: %s); %s job(s) stay in the outbox for the relay",
-                            self.safe_url, type(exc).__name__, exc, "some" if published else "the")
+                self._paused_until = time.monotonic() + self.options.broker_pause
+                log.warning("broker %s unavailable (%s: %s); jobs stay in the outbox, publishing again in "
+                            "%.0f s", self.safe_url, type(exc).__name__, exc, self.options.broker_pause)
                 break
             published.append(message)
         return published

@@ -39,6 +39,8 @@ FIELDS = {
                         "A published job still unfinished after this many seconds is published again."),
     "publish_timeout": (2, _positive_number,
                         "Seconds a request waits for the broker after commit before leaving it to the relay."),
+    "broker_pause": (5, _positive_number,
+                     "After a failed publish, seconds during which publishing is not tried (the relay catches up)."),
     "visibility_timeout": (3600, _positive_number,
                            "Redis broker: an unacked message is redelivered after this many seconds."),
     "keep_done_days": (7, _positive_number, "Finished jobs are deleted from the outbox after this many days."),
@@ -55,6 +57,7 @@ class MessagingOptions:
     relay_interval: float
     redeliver_after: float
     publish_timeout: float
+    broker_pause: float
     visibility_timeout: float
     keep_done_days: float
 

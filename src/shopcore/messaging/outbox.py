@@ -95,18 +95,27 @@ def mark_published(registry, messages: Iterable[JobMessage]) -> None:
     messages = list(messages)
     if not messages:
         return
-    now = utcnow()
     with session_factory(registry)() as session, session.begin():
-        for message in messages:
-            # Only the try that was published: a fast worker may already have finished it, or failed
-            # it and scheduled a retry, and that newer state must not be overwritten.
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == uuid.UUID(message.id),
-                       OutboxMessage.status.in_((PENDING, PUBLISHED)),
-                       OutboxMessage.attempts == message.attempts)
-                .values(status=PUBLISHED, published_at=now)
-            )
+        record_published(session, messages, skip_locked=True)
+
+
+def record_published(session, messages: Iterable[JobMessage], skip_locked: bool = False) -> None:
+    """Mark these tries published, unless their row has moved on.
+
+    Only the try that was published is marked: a fast worker may already have finished it, or failed
+    it and scheduled a retry, and that newer state must not be overwritten. With `skip_locked` a row
+    a worker holds right now is left to that worker instead of waiting for its SMTP conversation.
+    """
+    now = utcnow()
+    for message in messages:
+        still_this_try = (select(OutboxMessage.id)
+                          .where(OutboxMessage.id == uuid.UUID(message.id),
+                                 OutboxMessage.status.in_((PENDING, PUBLISHED)),
+                                 OutboxMessage.attempts == message.attempts))
+        if skip_locked:
+            still_this_try = still_this_try.with_for_update(skip_locked=True)
+        session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(still_this_try.scalar_subquery()))
+                        .values(status=PUBLISHED, published_at=now))
 
 
 def due_condition(now: datetime.datetime, redeliver_after: float):

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from shopcore.messaging.broker import JobMessage
-from shopcore.messaging.models import PUBLISHED, OutboxMessage, utcnow
-from shopcore.messaging.outbox import OPTIONS, PUBLISHER, due_condition, kind_filter, purge_finished, session_factory
+from shopcore.messaging.models import OutboxMessage, utcnow
+from shopcore.messaging.outbox import (OPTIONS, PUBLISHER, due_condition, kind_filter, purge_finished,
+                                       record_published, session_factory)
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,8 @@ def _publish_due(registry, publisher, kind_prefix: str, batch_size: int) -> tupl
         rows = list(session.scalars(_due_rows(options, kind_prefix, batch_size)
                                     .with_for_update(skip_locked=True)))
         published = publisher.publish([JobMessage(str(row.id), row.kind, row.attempts) for row in rows])
-        now = utcnow()
-        by_id = {str(row.id): row for row in rows}
-        for message in published:
-            row = by_id[message.id]
-            row.status, row.published_at = PUBLISHED, now
+        # Conditional like the web side's: on SQLite (no row locks) a worker may have finished one already.
+        record_published(session, published)
     return len(published), len(rows) - len(published)
 
 
