@@ -69,9 +69,13 @@ def check_name(field: str, value: str) -> str:
     return value
 
 
+def policy_problems(request, password: str, *, username: str, email: str) -> list[str]:
+    return password_problems(password, username=username, email=email,
+                             min_length=request.registry.settings["shopcore.accounts.password_min_length"])
+
+
 def check_password(request, field: str, password: str, *, username: str, email: str) -> None:
-    problems = password_problems(password, username=username, email=email,
-                                 min_length=request.registry.settings["shopcore.accounts.password_min_length"])
+    problems = policy_problems(request, password, username=username, email=email)
     if problems:
         raise AccountError(f"{field}: {' '.join(problems)}", [{"field": field, "message": m} for m in problems])
 
@@ -123,8 +127,7 @@ def create_user(request, *, username: str, email: str, password: str, is_admin: 
     else:
         if email_taken(session, email):
             refuse("email", "A user with that email already exists.")
-    for problem in password_problems(password, username=username, email=email,
-                                     min_length=request.registry.settings["shopcore.accounts.password_min_length"]):
+    for problem in policy_problems(request, password, username=username, email=email):
         refuse("password", problem)
     try:
         first_name, last_name = check_name("first_name", first_name), check_name("last_name", last_name)
@@ -134,8 +137,7 @@ def create_user(request, *, username: str, email: str, password: str, is_admin: 
         raise AccountError("Invalid registration: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
                            errors)
     user = User(username=username, email=email, password_hash=password_hashing(request).hash(password),
-                is_admin=is_admin,
-                first_name=first_name, last_name=last_name)
+                is_admin=is_admin, first_name=first_name, last_name=last_name)
     session.add(user)
     _flush_unique(session)
     return user
