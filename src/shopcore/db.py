@@ -57,8 +57,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None
 
 
+# Execution option set on a writing request's connection: on SQLite its transaction takes the write lock
+# when it begins. Begun deferred, it would read first (the user, the cart) and then fail at once with
+# "database is locked" whenever another request had committed meanwhile: SQLite cannot turn a stale
+# read snapshot into a writer, and busy_timeout does not help then. Reads stay concurrent (WAL).
+SQLITE_WRITE_LOCK = "shopcore_sqlite_write_lock"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(SQLITE_WRITE_LOCK)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -73,7 +82,10 @@ def session_for_transaction(session_factory: sessionmaker, transaction_manager) 
 
 
 def _request_dbsession(request) -> Session:
-    return session_for_transaction(request.registry["shopcore.dbsession_factory"], request.tm)
+    session = session_for_transaction(request.registry["shopcore.dbsession_factory"], request.tm)
+    if request.method not in SAFE_METHODS and session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={SQLITE_WRITE_LOCK: True})
+    return session
 
 
 class BodyLimitPolicy:

@@ -16,10 +16,16 @@ A plugin's own tests override the `shopcore_plugins` fixture to run with their a
 from __future__ import annotations
 
 import contextlib
+import graphlib
+import http.client
+import json
 import os
 import socket
+import socketserver
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 import pytest
 import transaction
@@ -267,8 +273,13 @@ def truncate_all(engine) -> None:
             quoted = ", ".join(f'"{t}"' for t in tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
         else:
-            for table in tables:
-                connection.execute(text(f'DELETE FROM "{table}"'))
+            # Children before parents, or a RESTRICT foreign key refuses the delete.
+            inspector = inspect(connection)
+            parents = {table: {fk["referred_table"] for fk in inspector.get_foreign_keys(table)} - {table}
+                       for table in tables}
+            for table in reversed(list(graphlib.TopologicalSorter(parents).static_order())):
+                if table in parents:
+                    connection.execute(text(f'DELETE FROM "{table}"'))
 
 
 @contextlib.contextmanager
@@ -305,6 +316,135 @@ def testapp(wsgi_app, db_connection):
     import webtest
 
     return webtest.TestApp(wsgi_app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+
+@pytest.fixture
+def count_queries(shopcore_engine):
+    """`with count_queries() as statements:` records the SQL the app sends, savepoints left out.
+
+    For tests asserting that an endpoint makes a fixed number of queries, whatever the data.
+    """
+
+    @contextlib.contextmanager
+    def counting():
+        from sqlalchemy import event
+
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                statements.append(statement)
+
+        event.listen(shopcore_engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            event.remove(shopcore_engine, "before_cursor_execute", record)
+
+    return counting
+
+
+@pytest.fixture
+def register_extension(shopcore_registry):
+    """`register_extension(point, implementation, order=0)`: a decision hook for this test only.
+
+    Goes through `config.add_extension`, exactly as a plugin's includeme would.
+    """
+    from pyramid.config import Configurator
+
+    added = []
+
+    def register(point: str, implementation, order: int = 0) -> None:
+        config = Configurator(registry=shopcore_registry)
+        config.add_extension(point, implementation, order=order)
+        config.commit()
+        added.append((point, implementation))
+
+    yield register
+    points = shopcore_registry.get("shopcore.extensions", {})
+    for point, implementation in added:
+        points[point] = [entry for entry in points[point] if entry[-1] is not implementation]
+
+
+# --- a live server and simultaneous clients, for concurrency tests -------------------------------------
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    # Room for every client of the concurrency tests to connect at once.
+    request_queue_size = 128
+
+
+class LiveServer:
+    """A client of the live server: each request on its own connection, as separate clients would."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    def request(self, method: str, path: str, token: str, body: dict | None = None,
+                headers: dict | None = None) -> tuple[int, dict, dict]:
+        """(status, JSON body, headers) of one request on its own connection."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            payload = None if body is None else json.dumps(body)
+            all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+            if payload is not None:
+                all_headers["Content-Type"] = "application/json"
+            connection.request(method, path, body=payload, headers=all_headers)
+            response = connection.getresponse()
+            text = response.read()
+            return response.status, (json.loads(text) if text else {}), dict(response.getheaders())
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def live_server(wsgi_app, committed_db):
+    """The app served over real HTTP on 127.0.0.1, a thread per request, committing for real.
+
+    For concurrency tests: create data with `request_context(shopcore_registry)` (real commits);
+    `committed_db` empties every table afterwards.
+    """
+    server = _ThreadingWSGIServer(("127.0.0.1", 0), _QuietHandler)
+    server.set_app(wsgi_app)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def run_together():
+    """`run_together(count, work)`: `work(i)` in `count` threads started at once; results in order."""
+    return run_in_threads
+
+
+def run_in_threads(count: int, work) -> list:
+    """Run `work(i)` in `count` threads released at the same moment; their results in order."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        except Exception as exc:  # reported by the test, not lost in a thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
 
 
 # --- users and logged-in clients ------------------------------------------------------------------
