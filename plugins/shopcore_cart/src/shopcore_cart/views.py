@@ -1,0 +1,52 @@
+"""Cart endpoints: thin views over the `cart` service, for the logged-in customer's own cart."""
+from __future__ import annotations
+
+from pyramid.response import Response
+
+from shopcore.security import AUTHENTICATED_PERMISSION
+
+
+def _cart(request):
+    return request.find_service(name="cart")
+
+
+def show_cart(request):
+    return _cart(request).priced_cart(request.authenticated_userid).as_json()
+
+
+def add_item(request):
+    body = request.openapi_validated.body
+    line, created = _cart(request).add_item(request.authenticated_userid, body["product"], body["quantity"])
+    request.response.status_code = 201 if created else 200
+    return line.as_json()
+
+
+def update_item(request):
+    item_id = request.openapi_validated.parameters.path["id"]
+    quantity = request.openapi_validated.body["quantity"]
+    return _cart(request).set_quantity(request.authenticated_userid, item_id, quantity).as_json()
+
+
+def remove_item(request):
+    _cart(request).remove_item(request.authenticated_userid, request.openapi_validated.parameters.path["id"])
+    return Response(status=204)
+
+
+def empty_cart(request):
+    _cart(request).clear(request.authenticated_userid)
+    return Response(status=204)
+
+
+def includeme(config) -> None:
+    config.add_route("cart", "/api/cart/")
+    config.add_route("cart_items", "/api/cart/items/")
+    config.add_route("cart_item", "/api/cart/items/{id}/")
+    for route, method, view in (
+        ("cart", "GET", show_cart),
+        ("cart", "DELETE", empty_cart),
+        ("cart_items", "POST", add_item),
+        ("cart_item", "PATCH", update_item),
+        ("cart_item", "DELETE", remove_item),
+    ):
+        config.add_view(view, route_name=route, request_method=method, renderer="json", openapi=True,
+                        permission=AUTHENTICATED_PERMISSION)
