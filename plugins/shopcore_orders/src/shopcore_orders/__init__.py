@@ -1,10 +1,18 @@
-"""shopcore plugin `orders`: Checkout, payment simulation and cancellation."""
+"""shopcore plugin `orders`: atomic checkout, payment simulation, cancellation, fulfilment, idempotency."""
 from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
+    from shopcore.hooks import PRODUCT_REFERENCED
+
+    from shopcore_orders.services import CACHE_NAMESPACE, order_lines_keep_product, order_service_factory
+
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
     config.add_migrations("shopcore_orders:migrations")
+    config.add_cache_namespace(CACHE_NAMESPACE)
+    config.register_service_factory(order_service_factory, name="orders")
+    config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
+    config.include("shopcore_orders.views")
 
 
 plugin = PluginManifest(name="orders", api="1.0", requires=("catalog", "cart"), includeme=includeme,

@@ -1,0 +1,306 @@
+"""Order rules: checkout from the cart, the order state machine, history and its per-user cache.
+
+Registered as the `orders` service; every method is callable without HTTP (tests, scripts, the
+notifications plugin's `order_summary`). Money is Decimal throughout.
+"""
+from __future__ import annotations
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Mapping
+
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.orm import selectinload
+
+from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
+from shopcore.hooks import CheckoutRefused, run_checkout_validators, run_order_placed_in_transaction
+
+from shopcore_catalog.pagination import fetch_page, page_body
+from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderShipped
+from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
+                                    PAYMENT_METHOD_MAX, PENDING, SHIPPED, SHIPPING_ADDRESS_MAX, Order,
+                                    OrderAdjustment, OrderLine, utcnow)
+
+CACHE_NAMESPACE = "orders"
+# Every admin view (all users' orders) is one cache collection; each customer's orders another.
+ALL_ORDERS = "all"
+# target status -> the one status it may be reached from
+TRANSITIONS = {PAID: PENDING, CANCELLED: PENDING, SHIPPED: PAID, DELIVERED: SHIPPED}
+EVENTS = {PAID: OrderPaid, CANCELLED: OrderCancelled, SHIPPED: OrderShipped, DELIVERED: OrderDelivered}
+# What an admin may set through the status endpoint; paying and cancelling are the customer's.
+FULFILMENT_STATUSES = (SHIPPED, DELIVERED)
+EDITABLE_FIELDS = {"shipping_address": SHIPPING_ADDRESS_MAX, "payment_method": PAYMENT_METHOD_MAX}
+
+
+CENT = Decimal("0.01")
+
+
+def user_collection(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def as_utc(moment: datetime.datetime) -> datetime.datetime:
+    """SQLite gives back naive datetimes; they were written in UTC."""
+    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
+
+
+def parse_order_text(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, "Not a valid string.")
+    value = value.strip()
+    if not value:
+        raise InvalidInput(field, "This field may not be blank.")
+    if len(value) > EDITABLE_FIELDS[field]:
+        raise InvalidInput(field, f"Ensure this field has no more than {EDITABLE_FIELDS[field]} characters.")
+    if "\x00" in value:
+        raise InvalidInput(field, "Null characters are not allowed.")
+    return value
+
+
+def order_body(order: Order, items: list[dict], adjustments: list[dict]) -> dict:
+    """The API's (and the notifications plugin's) view of an order."""
+    return {
+        "id": order.id,
+        "user": order.user_id,
+        "status": order.status,
+        "subtotal": order.subtotal,
+        "total_price": order.total_price,
+        "shipping_address": order.shipping_address,
+        "payment_method": order.payment_method,
+        "items": items,
+        "adjustments": adjustments,
+        "created_at": as_utc(order.created_at),
+        "updated_at": as_utc(order.updated_at),
+    }
+
+
+def line_body(product_id: int, product_name: str, quantity: int, price) -> dict:
+    return {"product": product_id, "product_name": product_name, "quantity": quantity, "price": price}
+
+
+def loaded_order_body(order: Order) -> dict:
+    """`order_body` of an order loaded with its lines and adjustments."""
+    return order_body(order, [line_body(line.product_id, line.product_name, line.quantity, line.price)
+                              for line in order.lines],
+                      [{"label": a.label, "amount": a.amount} for a in order.adjustments])
+
+
+class OrderService:
+    def __init__(self, request):
+        self.request = request
+        self.session = request.dbsession
+
+    @property
+    def cache(self):
+        return self.request.cache(CACHE_NAMESPACE)
+
+    def _changed(self, user_id: int) -> None:
+        self.cache.invalidate_after_commit(self.request, user_collection(user_id), ALL_ORDERS)
+
+    # --- checkout ------------------------------------------------------------------------------------
+
+    def place_order(self, user_id: int, shipping_address: str, payment_method: str) -> dict:
+        """Turn the user's cart into a pending order, all or nothing, in the request's transaction.
+
+        Every line's stock is taken by one conditional UPDATE; if any line is short, a 409 names it
+        and nothing is written (the caller's transaction rolls back; the catalog has already put
+        back what it took). Prices are those of the cart now, copied into the order's lines.
+        """
+        shipping_address = parse_order_text(shipping_address, "shipping_address")
+        payment_method = parse_order_text(payment_method, "payment_method")
+        carts = self.request.find_service(name="cart")
+        cart = carts.priced_cart(user_id)
+        if not cart.lines:
+            raise ShopError("Your cart is empty.", [{"field": "cart", "message": "Add products before checking out."}])
+        for line in cart.unavailable_lines:
+            # Known short already; the conditional UPDATE below still decides for lines that look fine.
+            raise self._unavailable(line.product_id, line.product_name, line.quantity, line.quantity_available)
+        try:
+            run_checkout_validators(self.request, cart.snapshot)
+        except CheckoutRefused as refusal:
+            raise Conflict(refusal.reason) from None
+        catalog = self.request.find_service(name="catalog")
+        short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
+        if short:
+            now = catalog.get_products(short)
+            line = next(line for line in cart.lines if line.product_id in short)
+            product = now.get(line.product_id)
+            available = product.stock if product is not None and product.is_active else 0
+            raise self._unavailable(line.product_id, line.product_name, line.quantity, available)
+
+        now = utcnow()
+        order = Order(user_id=user_id, status=PENDING, subtotal=cart.subtotal, total_price=cart.total_price,
+                      shipping_address=shipping_address, payment_method=payment_method, created_at=now,
+                      updated_at=now)
+        self.session.add(order)
+        self.session.flush()
+        lines = [{"order_id": order.id, "product_id": line.product_id, "product_name": line.product_name,
+                  "quantity": line.quantity, "price": line.unit_price} for line in cart.lines]
+        adjustments = [{"order_id": order.id, "label": a.label[:ADJUSTMENT_LABEL_MAX], "amount": Decimal(a.amount).quantize(CENT, ROUND_HALF_UP),
+                        "source": a.source[:ADJUSTMENT_SOURCE_MAX]} for a in cart.adjustments]
+        # One multi-row INSERT each, whatever the number of lines (the ORM's unit of work would
+        # insert them one by one on SQLite to read back their ids).
+        self.session.execute(insert(OrderLine), lines)
+        if adjustments:
+            self.session.execute(insert(OrderAdjustment), adjustments)
+        run_order_placed_in_transaction(self.request, order, cart.snapshot)
+        carts.clear(user_id)
+        self._changed(user_id)
+        self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id))
+        return order_body(order, [line_body(v["product_id"], v["product_name"], v["quantity"], v["price"])
+                                  for v in lines],
+                          [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
+
+    @staticmethod
+    def _unavailable(product_id: int, name: str | None, wanted: int, available: int) -> Conflict:
+        label = f"{name!r} (product {product_id})" if name else f"Product {product_id}"
+        if available:
+            message = f"Not enough stock for {label}: {available} available, {wanted} in the cart."
+        else:
+            message = f"{label} is no longer available: 0 available, {wanted} in the cart."
+        return Conflict(message, [{"field": "cart", "message": message}])
+
+    # --- reading ---------------------------------------------------------------------------------------
+
+    def _loaded(self):
+        return select(Order).options(selectinload(Order.lines), selectinload(Order.adjustments))
+
+    def get_order(self, viewer_id: int, order_id: int, *, is_admin: bool = False) -> dict:
+        """One order; a customer sees only their own (anyone else's is a 404), an admin any."""
+        collection = ALL_ORDERS if is_admin else user_collection(viewer_id)
+        key = self.cache.key(collection, "order", order_id)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        statement = self._loaded().where(Order.id == order_id)
+        if not is_admin:
+            statement = statement.where(Order.user_id == viewer_id)
+        order = self.session.scalar(statement)
+        if order is None:
+            raise NotFound("Order not found.")
+        body = loaded_order_body(order)
+        self.cache.set(key, body)
+        return body
+
+    def list_orders(self, viewer_id: int, *, is_admin: bool = False, page: int = 1, page_size: int = 20,
+                    status: str | None = None, user: int | None = None, base_url: str = "",
+                    params: Mapping[str, Any] | None = None) -> dict:
+        """A page of orders, newest first: the viewer's own, or (admins) everyone's, filtered.
+
+        Three queries whatever the number of lines: the page, its lines, its adjustments (and a
+        count when the page is full).
+        """
+        collection = ALL_ORDERS if is_admin else user_collection(viewer_id)
+        key = self.cache.key(collection, "list", base_url, page, page_size, status or "", user or "")
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        statement = self._loaded().order_by(Order.created_at.desc(), Order.id.desc())
+        if not is_admin:
+            statement = statement.where(Order.user_id == viewer_id)
+        if user is not None:
+            statement = statement.where(Order.user_id == user)
+        if status is not None:
+            statement = statement.where(Order.status == status)
+        found = fetch_page(self.session, statement, page, page_size)
+        body = page_body(found, [loaded_order_body(order) for order in found.rows], base_url, params or {})
+        self.cache.set(key, body)
+        return body
+
+    def order_summary(self, order_id: int) -> dict:
+        """An order as the notifications plugin mails it (uncached: it is called inside the transaction)."""
+        order = self.session.scalar(self._loaded().where(Order.id == order_id))
+        if order is None:
+            raise NotFound("Order not found.")
+        summary = loaded_order_body(order)
+        summary["user_id"] = summary["user"]
+        return summary
+
+    def is_product_referenced(self, product_id: int) -> bool:
+        return bool(self.session.scalar(select(exists().where(OrderLine.product_id == product_id))))
+
+    # --- changes -----------------------------------------------------------------------------------------
+
+    def update_order(self, user_id: int, order_id: int, changes: Mapping[str, Any]) -> dict:
+        """Change the shipping address or payment method of one's own pending order."""
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise InvalidInput(sorted(unknown)[0], "This field cannot be changed.")
+        if not changes:
+            raise ShopError("Nothing to change.", [{"field": "body", "message": "Give shipping_address or "
+                                                                                  "payment_method."}])
+        values = {field: parse_order_text(value, field) for field, value in changes.items()}
+        changed = self.session.execute(
+            update(Order).where(Order.id == order_id, Order.user_id == user_id, Order.status == PENDING)
+            .values(**values, updated_at=utcnow()).execution_options(synchronize_session=False)
+        ).rowcount
+        if not changed:
+            current = self._current_status(order_id, user_id)
+            raise Conflict(f"Order {order_id} is {current}; only a pending order can be changed.",
+                           [{"field": "status", "message": f"The order is {current}."}])
+        self._changed(user_id)
+        order = self.session.scalar(self._loaded().where(Order.id == order_id).execution_options(
+            populate_existing=True))
+        return loaded_order_body(order)
+
+    def pay(self, user_id: int, order_id: int) -> dict:
+        """Simulated payment of one's own pending order."""
+        self._transition(order_id, PAID, owner_id=user_id)
+        return {"detail": "Payment successful."}
+
+    def cancel(self, user_id: int, order_id: int) -> dict:
+        """Cancel one's own pending order and put its units back in stock."""
+        self._transition(order_id, CANCELLED, owner_id=user_id)
+        catalog = self.request.find_service(name="catalog")
+        for product_id, quantity in self.session.execute(
+                select(OrderLine.product_id, OrderLine.quantity).where(OrderLine.order_id == order_id)):
+            catalog.return_stock(product_id, quantity)
+        return {"detail": "Order cancelled successfully."}
+
+    def set_status(self, order_id: int, status: str) -> dict:
+        """An admin moves a paid order on: paid -> shipped -> delivered."""
+        if status not in FULFILMENT_STATUSES:
+            raise InvalidInput("status", f"Must be one of: {', '.join(FULFILMENT_STATUSES)}.")
+        self._transition(order_id, status)
+        order = self.session.scalar(self._loaded().where(Order.id == order_id).execution_options(
+            populate_existing=True))
+        return loaded_order_body(order)
+
+    def _transition(self, order_id: int, target: str, owner_id: int | None = None) -> None:
+        """Move the order from the one status `target` may follow, with one conditional UPDATE.
+
+        Two requests racing (a pay and a cancel) both aim at `status = 'pending'`; the database lets
+        exactly one of them match, the other sees the new status and gets a 409 naming it.
+        """
+        source = TRANSITIONS[target]
+        statement = update(Order).where(Order.id == order_id, Order.status == source)
+        if owner_id is not None:
+            statement = statement.where(Order.user_id == owner_id)
+        row = self.session.execute(
+            statement.values(status=target, updated_at=utcnow()).returning(Order.user_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is None:
+            current = self._current_status(order_id, owner_id)
+            raise Conflict(f"Order {order_id} is {current}; it cannot become {target}.",
+                           [{"field": "status", "message": f"The order is {current}."}])
+        self._changed(row.user_id)
+        self.request.notify(EVENTS[target](order_id=order_id, user_id=row.user_id))
+
+    def _current_status(self, order_id: int, owner_id: int | None) -> str:
+        statement = select(Order.status).where(Order.id == order_id)
+        if owner_id is not None:
+            statement = statement.where(Order.user_id == owner_id)
+        current = self.session.scalar(statement)
+        if current is None:
+            raise NotFound("Order not found.")
+        return current
+
+
+def order_service_factory(context, request) -> OrderService:
+    return OrderService(request)
+
+
+def order_lines_keep_product(request, product_id: int) -> bool:
+    """The `product_referenced` hook: a product some order line names is deactivated, not deleted."""
+    return request.find_service(name="orders").is_product_referenced(product_id)
