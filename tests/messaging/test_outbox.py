@@ -224,3 +224,16 @@ def test_marking_published_does_not_wait_for_a_worker_holding_the_row(messaging_
         worker.join(5)
     assert elapsed < 1
     assert rows(registry)[0].status == PENDING  # left to the lock holder
+
+
+def test_without_a_broker_the_worker_runs_due_retries_in_process(messaging_app):
+    from shopcore.messaging.testing import WorkerThread
+
+    handler = Recorder(failures=1)
+    registry = app_with(messaging_app, handler)
+    with request_context(registry) as request:
+        request.enqueue_job("test.echo", {})
+    assert rows(registry)[0].status == PENDING  # the first try, right after commit, failed
+    with WorkerThread(registry):
+        wait_until(lambda: rows(registry)[0].status == DONE, timeout=5, what="the retry")
+    assert [job.attempt for job in handler.calls] == [1, 2]
