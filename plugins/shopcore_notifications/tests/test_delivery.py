@@ -172,3 +172,23 @@ def test_sigterm_lets_the_worker_finish_the_mail_in_hand(mail_app, smtp_server, 
     assert outbox(registry)[0].status == DONE
     assert queue_length(broker_url, unique_queue) == 0  # acked before leaving
     assert "finishing the message in hand" in log_path.read_text()
+
+
+def test_two_workers_given_the_same_message_send_it_once(mail_app, smtp_server, broker_url, shopcore_engine):
+    import pytest
+
+    from shopcore.messaging.broker import JobMessage
+    from shopcore.messaging.outbox import dispatch
+
+    if shopcore_engine.dialect.name != "postgresql":
+        pytest.skip("concurrent workers rely on PostgreSQL's row locks; SQLite development runs one")
+    registry = mail_app(**{"shopcore.broker_url": broker_url})
+    other = mail_app(**{"shopcore.broker_url": broker_url})
+    smtp_server.handler.delay = 0.5  # both workers hold a copy while the first one is still sending
+    with WorkerThread(registry) as first, WorkerThread(other) as second:
+        register(registry, "hana")
+        [row] = outbox(registry)
+        dispatch(registry, [JobMessage(str(row.id), row.kind, 0)])
+        wait_until(lambda: first.handled and second.handled, what="each worker to handle a copy")
+    # (On Redis the tests' 1 s visibility timeout may hand a slow copy out once more; still one mail.)
+    assert len(smtp_server.messages) == 1
