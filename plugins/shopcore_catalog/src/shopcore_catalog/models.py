@@ -63,6 +63,7 @@ class Product(Base):
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         # The public list always filters on is_active; each ordering (and the price range filter)
         # walks one of these in order, with id as the tie-breaker that keeps pages stable.
+        Index("ix_catalog_products_active_id", is_active, id),
         Index("ix_catalog_products_active_name", is_active, name, id),
         Index("ix_catalog_products_active_price", is_active, price, id),
         Index("ix_catalog_products_active_created", is_active, created_at, id),

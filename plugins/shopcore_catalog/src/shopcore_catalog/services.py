@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
 
 from slugify import slugify
-from sqlalchemy import and_, case, exists, func, literal_column, or_, select, update
+from sqlalchemy import and_, case, exists, func, literal_column, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from shopcore.errors import Conflict, InvalidInput, NotFound
@@ -34,10 +34,9 @@ ORDERING_CHOICES = tuple(f"{sign}{name}" for name in ORDERINGS for sign in ("", 
 SEARCH_MAX_TERMS = 8
 SEARCH_TERM = re.compile(r"[^\W_]+")
 SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
-# Exactly the expression of the GIN index ix_catalog_products_search, written out (not bound
-# parameters) so PostgreSQL recognises it and uses the index.
-SEARCH_DOCUMENT = literal_column(
-    "to_tsvector('english', catalog_products.name || ' ' || catalog_products.description)")
+# PostgreSQL only: the stored, GIN-indexed tsvector of name and description (migration catalog_0002).
+# Not mapped on the model, which SQLite shares.
+SEARCH_VECTOR = literal_column("catalog_products.search_vector")
 CENT = Decimal("0.01")
 
 
@@ -251,7 +250,7 @@ class CatalogService:
         quantity = self._positive_quantity(quantity)
         result = self.session.execute(
             update(Product)
-            .where(Product.id == product_id, Product.stock >= quantity, Product.is_active.is_(True))
+            .where(Product.id == product_id, Product.stock >= quantity, Product.is_active == true())
             .values(stock=Product.stock - quantity, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -273,7 +272,7 @@ class CatalogService:
         needed = case(wanted, value=Product.id)
         taken = set(self.session.execute(
             update(Product)
-            .where(Product.id.in_(wanted), Product.stock >= needed, Product.is_active.is_(True))
+            .where(Product.id.in_(wanted), Product.stock >= needed, Product.is_active == true())
             .values(stock=Product.stock - needed, updated_at=utcnow())
             .returning(Product.id)
             .execution_options(synchronize_session=False)
@@ -427,7 +426,7 @@ class CatalogService:
 
     def product_query(self, filters: ProductFilters):
         """The ordered select of active products matching `filters` (pages are cut by the caller)."""
-        statement = select(Product).where(Product.is_active.is_(True))
+        statement = select(Product).where(Product.is_active == true())
         if filters.category is not None:
             statement = statement.where(Product.category_id.in_(self.descendant_ids_query(filters.category)))
         if filters.min_price is not None:
@@ -441,22 +440,25 @@ class CatalogService:
         terms = search_terms(filters.search or "")
         if terms:
             statement = statement.where(self._search_condition(terms))
-        if filters.ordering:
-            column = getattr(Product, filters.ordering.lstrip("-"))
-            if filters.ordering.startswith("-"):
-                # id in the same direction, so one index serves the whole ORDER BY, backwards.
-                statement = statement.order_by(column.desc(), Product.id.desc())
-            else:
-                statement = statement.order_by(column.asc(), Product.id.asc())
-        else:
-            statement = statement.order_by(Product.id.asc())
-        return statement
+        column = getattr(Product, filters.ordering.lstrip("-")) if filters.ordering else Product.id
+        order_keys = [column, Product.id] if filters.ordering else [Product.id]
+        if terms and self._dialect() == "postgresql":
+            # Sort the (few) matches the GIN index finds, rather than let the planner walk an
+            # ordered index and test every row it meets against the search: when the search or
+            # another filter leaves few rows, that walk reads the whole table to fill a page.
+            order_keys = [func.coalesce(key, key) for key in order_keys]
+        descending = bool(filters.ordering and filters.ordering.startswith("-"))
+        # The id tie-break goes the same way as the sort, so one index serves the whole ORDER BY.
+        return statement.order_by(*(key.desc() if descending else key.asc() for key in order_keys))
+
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
     def _search_condition(self, terms: list[str]):
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self._dialect() == "postgresql":
             # Every word, as a prefix of a (stemmed) word of the name or description.
             query = " & ".join(f"{term}:*" for term in terms)
-            return SEARCH_DOCUMENT.op("@@")(func.to_tsquery(literal_column("'english'"), query))
+            return SEARCH_VECTOR.op("@@")(func.to_tsquery(literal_column("'english'"), query))
         # SQLite: a case-insensitive substring match of every word, in the name or the description.
         return and_(*(or_(Product.name.ilike(f"%{term}%"), Product.description.ilike(f"%{term}%"))
                       for term in terms))
