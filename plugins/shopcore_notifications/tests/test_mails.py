@@ -13,7 +13,7 @@ from shopcore_orders.events import OrderCancelled, OrderPaid, OrderPlaced, Order
 
 
 def parts(message):
-    text = message.get_body(preferencelist=("plain",)).get_content()
+    text = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     html = message.get_body(preferencelist=("html",)).get_content()
     return text, html
 
@@ -163,3 +163,17 @@ def test_a_template_folder_overrides_templates_by_name(mail_app, smtp_server, tm
 def test_a_missing_template_folder_stops_start_up_naming_the_setting(mail_app, tmp_path):
     with pytest.raises(PluginError, match="shopcore.notifications.template_dir"):
         mail_app(**{"shopcore.notifications.template_dir": str(tmp_path / "nowhere")})
+
+
+def test_order_mails_show_price_adjustments(mail_app, smtp_server, fake_orders, make_customer):
+    from decimal import Decimal
+
+    registry = mail_app()
+    user_id = make_customer(registry, "iris")
+    fake_orders.add(12, user_id, subtotal=Decimal("59.97"), total_price=Decimal("53.97"),
+                    adjustments=[{"label": "Autumn sale", "amount": Decimal("-6.00")}])
+    with request_context(registry) as request:
+        request.notify(OrderPlaced(order_id=12, user_id=user_id))
+    text, html = parts(smtp_server.wait_for(1)[0])
+    assert "Subtotal: 59.97\n  Autumn sale: -6.00\n\nTotal: 53.97" in text
+    assert "<td colspan=\"3\">Autumn sale</td><td align=\"right\">-6.00</td>" in html

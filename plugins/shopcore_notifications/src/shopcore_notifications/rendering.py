@@ -22,6 +22,9 @@ def template_environment(template_dir: str = "") -> Environment:
         # A misspelt variable fails the job (and is retried, then dead-lettered) instead of mailing a blank.
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        # Block tags leave no blank lines behind in the plain-text parts.
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
