@@ -124,7 +124,8 @@ def test_a_deactivated_product_in_the_cart_is_a_409(customer_app, make_product, 
     with make_request() as request:
         request.find_service(name="catalog").update_product(lamp, {"is_active": False})
     response = customer_app.post_json("/api/orders/checkout/", shop_details, status=409)
-    assert response.json["detail"] == f"'Desk lamp' (product {lamp}) is no longer available: 0 available, 1 in the cart."
+    message = f"'Desk lamp' (product {lamp}) is no longer available: 0 available, 1 in the cart."
+    assert response.json == {"detail": message, "errors": [{"field": "cart", "message": message}]}
     assert count_orders() == 0
 
 

@@ -31,7 +31,8 @@ class CartLineState:
     """A cart line as it stands against the catalog now.
 
     `product_name` and `unit_price` are None only when the product no longer exists at all.
-    `available` says whether checkout can take this line as it is.
+    `available` says whether checkout can take this line as it is; `sold` whether the catalog still
+    sells the product at all (it exists and is active).
     """
 
     id: int
@@ -41,6 +42,7 @@ class CartLineState:
     quantity: int
     quantity_available: int
     available: bool
+    sold: bool
 
     @property
     def subtotal(self) -> Decimal:
@@ -75,7 +77,7 @@ class PricedCart:
     @property
     def total_price(self) -> Decimal:
         # A discount larger than the goods makes the cart free, never a credit.
-        return max(ZERO, money(self.subtotal + sum((a.amount for a in self.adjustments), ZERO)))
+        return max(ZERO, self.subtotal + sum((money(a.amount) for a in self.adjustments), ZERO))
 
     @property
     def total_items(self) -> int:
@@ -98,10 +100,10 @@ class PricedCart:
 def line_state(item_id: int, product_id: int, quantity: int, product) -> CartLineState:
     """`product` is the catalog's ProductInfo, or None when the product is gone."""
     if product is None:
-        return CartLineState(item_id, product_id, None, None, quantity, 0, False)
+        return CartLineState(item_id, product_id, None, None, quantity, 0, False, False)
     in_stock = product.stock if product.is_active else 0
     return CartLineState(item_id, product_id, product.name, money(product.price), quantity, in_stock,
-                         product.is_active and product.stock >= quantity)
+                         product.is_active and product.stock >= quantity, product.is_active)
 
 
 def check_quantity(quantity) -> int:

@@ -112,9 +112,11 @@ class OrderService:
         cart = carts.priced_cart(user_id)
         if not cart.lines:
             raise ShopError("Your cart is empty.", [{"field": "cart", "message": "Add products before checking out."}])
-        for line in cart.unavailable_lines:
+        if cart.unavailable_lines:
             # Known short already; the conditional UPDATE below still decides for lines that look fine.
-            raise self._unavailable(line.product_id, line.product_name, line.quantity, line.quantity_available)
+            line = cart.unavailable_lines[0]
+            raise self._unavailable(line.product_id, line.product_name, line.quantity, line.quantity_available,
+                                    sold=line.sold)
         try:
             run_checkout_validators(self.request, cart.snapshot)
         except CheckoutRefused as refusal:
@@ -122,11 +124,11 @@ class OrderService:
         catalog = self.request.find_service(name="catalog")
         short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
         if short:
-            now = catalog.get_products(short)
             line = next(line for line in cart.lines if line.product_id in short)
-            product = now.get(line.product_id)
-            available = product.stock if product is not None and product.is_active else 0
-            raise self._unavailable(line.product_id, line.product_name, line.quantity, available)
+            product = catalog.get_product(line.product_id)
+            sold = product is not None and product.is_active
+            raise self._unavailable(line.product_id, line.product_name, line.quantity,
+                                    product.stock if sold else 0, sold=sold)
 
         now = utcnow()
         order = Order(user_id=user_id, status=PENDING, subtotal=cart.subtotal, total_price=cart.total_price,
@@ -136,7 +138,8 @@ class OrderService:
         self.session.flush()
         lines = [{"order_id": order.id, "product_id": line.product_id, "product_name": line.product_name,
                   "quantity": line.quantity, "price": line.unit_price} for line in cart.lines]
-        adjustments = [{"order_id": order.id, "label": a.label[:ADJUSTMENT_LABEL_MAX], "amount": Decimal(a.amount).quantize(CENT, ROUND_HALF_UP),
+        adjustments = [{"order_id": order.id, "label": a.label[:ADJUSTMENT_LABEL_MAX],
+                        "amount": Decimal(a.amount).quantize(CENT, ROUND_HALF_UP),
                         "source": a.source[:ADJUSTMENT_SOURCE_MAX]} for a in cart.adjustments]
         # One multi-row INSERT each, whatever the number of lines (the ORM's unit of work would
         # insert them one by one on SQLite to read back their ids).
@@ -152,9 +155,9 @@ class OrderService:
                           [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
 
     @staticmethod
-    def _unavailable(product_id: int, name: str | None, wanted: int, available: int) -> Conflict:
+    def _unavailable(product_id: int, name: str | None, wanted: int, available: int, *, sold: bool) -> Conflict:
         label = f"{name!r} (product {product_id})" if name else f"Product {product_id}"
-        if available:
+        if sold:
             message = f"Not enough stock for {label}: {available} available, {wanted} in the cart."
         else:
             message = f"{label} is no longer available: 0 available, {wanted} in the cart."
