@@ -31,5 +31,11 @@ run: seed
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The load benchmark (bench/README.md): needs PostgreSQL and Redis running; not part of `make test`.
+bench: install
+	@command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
+	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q matplotlib
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var

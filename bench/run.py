@@ -1,0 +1,778 @@
+"""`make bench`: the load benchmark of shopcore, run as it is deployed, against a bare Pyramid ceiling.
+
+One run, bounded in time and cleaning up after itself:
+
+1. a fresh PostgreSQL database (`shopcore_bench`, dropped at the end) and Redis DB 12 (flushed),
+   migrated with `shopcore-admin production.ini migrate`;
+2. `pserve production.ini` (gunicorn, its workers, on 127.0.0.1 and a free port: the only line of the
+   file that is changed) and, under the same [server:main], the bare Pyramid app of bench/ceiling.py;
+3. wrk on loopback runs each scenario for a fixed time with a fixed number of connections, with the
+   Lua scripts of bench/wrk/ for bearer tokens, POST bodies and per-step latencies;
+4. the catalog is grown with `seed-demo` to each size in turn (1,000, 10,000, 100,000 products);
+5. after the run: stock and order counts are checked in the database (no oversell), the resident
+   memory of each gunicorn worker is read from /proc, and the table is printed and written to
+   bench/results/ as JSON, Markdown and a PNG chart, with the targets of issue 9 marked met or missed.
+
+Run it through `make bench` (which installs wrk and matplotlib); `bench/run.py --help` lists options.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import datetime
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WRK_SCRIPTS = BENCH / "wrk"
+RESULTS = BENCH / "results"
+VENV_BIN = Path(sys.executable).parent
+PRODUCTION_INI = ROOT / "production.ini"
+
+CUSTOMERS = 16
+PASSWORD = "bench passphrase 0123456789"
+HOT_STOCK = 1_000_000  # the checkout products never run out during a run: any refusal is an error
+RSS_LIMIT_MB = 150
+
+TARGETS = {
+    "cached_fraction": 0.5,
+    "uncached_detail_fraction": 0.25,
+    "uncached_list_p50_growth": 1.5,
+    "checkout_fraction": 0.05,
+    "worker_rss_mb": RSS_LIMIT_MB,
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- services and processes ------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def server_ini(app_section: str, port: int) -> str:
+    """production.ini with its bind on loopback and a free port; the app section replaced if asked.
+
+    Everything else (gunicorn and its worker count, logging, access log) is production's own.
+    """
+    text = PRODUCTION_INI.read_text(encoding="utf-8")
+    sections = re.split(r"(?m)^(?=\[)", text)
+    out = []
+    for section in sections:
+        if section.startswith("[server:main]"):
+            if "egg:gunicorn#main" not in section:
+                raise SystemExit("bench: production.ini's [server:main] is not gunicorn any more; update bench/run.py")
+            section, count = re.subn(r"(?m)^bind\s*=.*$", f"bind = 127.0.0.1:{port}", section)
+            if count != 1:
+                section = section.rstrip("\n") + f"\nbind = 127.0.0.1:{port}\n\n"
+        elif section.startswith("[app:main]") and app_section:
+            section = app_section
+        out.append(section)
+    return "".join(out)
+
+
+def worker_count() -> int:
+    match = re.search(r"(?ms)^\[server:main\].*?^workers\s*=\s*(\d+)", PRODUCTION_INI.read_text(encoding="utf-8"))
+    return int(match.group(1)) if match else 1
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[int]:
+        children = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                status = (entry / "status").read_text()
+                if re.search(rf"(?m)^PPid:\s*{self.process.pid}$", status):
+                    children.append(int(entry.name))
+        return sorted(children)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(name: str, app_section: str, workdir: Path, env: dict, ready_path: str) -> Server:
+    port = free_port()
+    ini = workdir / f"{name}.ini"
+    ini.write_text(server_ini(app_section, port), encoding="utf-8")
+    log_path = workdir / f"{name}.log"
+    handle = open(log_path, "wb")
+    process = subprocess.Popen([str(VENV_BIN / "pserve"), str(ini)], cwd=ROOT, env=env,
+                               stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server(name, port, process, log_path)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"bench: {name} exited at start-up:\n{tail(log_path)}")
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            with urllib.request.urlopen(server.url + ready_path, timeout=2) as response:
+                if response.status == 200 and len(server.workers()) >= worker_count():
+                    return server
+        time.sleep(0.3)
+    server.stop()
+    raise SystemExit(f"bench: {name} did not answer within 90 s:\n{tail(log_path)}")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def run(command: list[str], env: dict, what: str) -> str:
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"bench: {what} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+# --- HTTP set-up calls (not measured) ---------------------------------------------------------------
+
+def call(url: str, method: str = "GET", body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read()
+            return response.status, (json.loads(text) if text else {})
+    except urllib.error.HTTPError as error:
+        text = error.read()
+        with contextlib.suppress(ValueError):
+            return error.code, json.loads(text)
+        return error.code, {"raw": text.decode(errors="replace")}
+
+
+def expect(status_body: tuple[int, dict], *ok: int, what: str) -> dict:
+    status, body = status_body
+    if status not in ok:
+        raise SystemExit(f"bench: {what} answered {status}: {json.dumps(body)[:500]}")
+    return body
+
+
+def log_in(base: str, username: str) -> str:
+    body = expect(call(f"{base}/api/auth/login/", "POST", {"username": username, "password": PASSWORD}), 200,
+                  what=f"login of {username}")
+    return body["access"]
+
+
+# --- wrk ------------------------------------------------------------------------------------------
+
+def lua_literal(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid Lua string for what the bench writes
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(lua_literal(item) for item in value) + "}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"[{json.dumps(str(k))}] = {lua_literal(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        return "nil"
+    raise TypeError(f"no Lua literal for {type(value).__name__}")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+@dataclass
+class Options:
+    duration: int
+    connections: int
+    threads: int
+    workdir: Path
+
+
+def wrk(options: Options, base: str, script: str, config: dict, duration: int | None = None,
+        threads: int | None = None, connections: int | None = None) -> dict:
+    """One wrk run; the script writes its report (JSON) to a file that is read back."""
+    threads = threads or options.threads
+    connections = connections or options.connections
+    run_id = time.monotonic_ns()
+    output = options.workdir / f"wrk-{run_id}.json"
+    step_log = options.workdir / f"wrk-{run_id}-thread-"
+    config = {**config, "output": str(output), "threads": threads, "step_log": str(step_log)}
+    config_path = options.workdir / f"wrk-{run_id}.lua"
+    config_path.write_text("return " + lua_literal(config) + "\n", encoding="utf-8")
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration or options.duration}s",
+               "--timeout", "10s", "-s", str(WRK_SCRIPTS / script), base, "--", str(config_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=(duration or options.duration) + 60)
+    if result.returncode != 0 or not output.exists():
+        raise SystemExit(f"bench: wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    report = json.loads(output.read_text())
+    report["wrk_output"] = result.stdout
+    logs = sorted(step_log.parent.glob(step_log.name + "*.log"))
+    if logs:
+        report["kinds"] = read_step_logs(logs)
+    return report
+
+
+def read_step_logs(paths: list[Path]) -> dict:
+    """The per-step lines the sequence script's threads wrote: latencies and statuses by kind."""
+    kinds: dict = {}
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("#error "):
+                _, kind, status, sample = (line.split(" ", 3) + [""])[:4]
+                kinds.setdefault(kind, {"latencies_us": [], "statuses": {}}).setdefault("sample_error", f"{status} {sample}")
+                continue
+            kind, status, elapsed = line.split(" ")
+            stats = kinds.setdefault(kind, {"latencies_us": [], "statuses": {}})
+            stats["latencies_us"].append(float(elapsed))
+            stats["statuses"][status] = stats["statuses"].get(status, 0) + 1
+    return kinds
+
+
+@dataclass
+class Row:
+    scenario: str
+    products: int | None
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    fraction: float | None = None
+    notes: str = ""
+    detail: dict = field(default_factory=dict)
+
+
+def socket_errors(report: dict) -> int:
+    errors = report["errors"]
+    return errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+
+
+def row_from_wrk(scenario: str, products: int | None, report: dict, notes: str = "") -> Row:
+    seconds = report["duration_us"] / 1e6
+    latency = report["latency_us"]
+    return Row(scenario, products, report["requests"] / seconds, latency["p50"] / 1000, latency["p99"] / 1000,
+               report["errors"]["status"] + socket_errors(report), report["requests"], notes=notes,
+               detail={"errors": report["errors"], "latency_us": latency, "duration_s": seconds})
+
+
+def row_from_kind(scenario: str, products: int | None, report: dict, kind: str, notes: str = "") -> Row:
+    """A row for one kind of step of a sequence scenario (the checkouts of add-add-add-checkout)."""
+    seconds = report["duration_us"] / 1e6
+    stats = report["kinds"][kind]
+    latencies = stats["latencies_us"]
+    ok = sum(count for code, count in stats["statuses"].items() if int(code) < 400)
+    status_errors = sum(sum(count for code, count in kind_stats["statuses"].items() if int(code) >= 400)
+                        for kind_stats in report["kinds"].values())
+    detail = {"statuses": {name: k["statuses"] for name, k in report["kinds"].items()},
+              "sample_errors": {name: k.get("sample_error") for name, k in report["kinds"].items()
+                                if k.get("sample_error")},
+              "all_requests_per_s": report["requests"] / seconds, "errors": report["errors"], "duration_s": seconds,
+              "successful": ok}
+    return Row(scenario, products, ok / seconds, percentile(latencies, 0.5) / 1000,
+               percentile(latencies, 0.99) / 1000, status_errors + socket_errors(report), len(latencies),
+               notes=notes, detail=detail)
+
+
+# --- checkout verification ---------------------------------------------------------------------------
+
+def settled_count(db: "Database", sql: str) -> int:
+    """A count once it stops moving: requests in flight when wrk stopped still finish on the server."""
+    previous, deadline = None, time.monotonic() + 15
+    while time.monotonic() < deadline:
+        current = db.query(sql)[0][0]
+        if current == previous:
+            return current
+        previous = current
+        time.sleep(1)
+    return previous
+
+
+def verify_stock(db: "Database", products: list[int], initial: int, orders_made: int, answered_201: int) -> dict:
+    """Every unit that left the stock is in an order line, no stock is negative, every order is whole."""
+    stock_after = dict(db.query("SELECT id, stock FROM catalog_products WHERE id = ANY(%s)", products))
+    sold = dict(db.query("SELECT product_id, sum(quantity) FROM orders_lines WHERE product_id = ANY(%s) "
+                         "GROUP BY product_id", products))
+    incomplete = db.query("SELECT o.id FROM orders_orders o LEFT JOIN orders_lines l ON l.order_id = o.id "
+                          "GROUP BY o.id HAVING count(l.id) <> %s", len(products))
+    taken = {pid: initial - stock_after[pid] for pid in products}
+    in_lines = {pid: int(sold.get(pid, 0)) for pid in products}
+    oversold = sum(abs(taken[pid] - in_lines[pid]) for pid in products) + sum(
+        1 for pid in products if stock_after[pid] < 0)
+    return {
+        "orders_in_database": orders_made,
+        "checkouts_answered_201": answered_201,
+        # A checkout still in flight when the time was up commits without wrk seeing its answer.
+        "in_flight_at_stop": orders_made - answered_201,
+        "stock_taken": {str(pid): taken[pid] for pid in products},
+        "units_in_order_lines": {str(pid): in_lines[pid] for pid in products},
+        "orders_not_whole": len(incomplete),
+        "oversold_units": oversold,
+        "consistent": oversold == 0 and not incomplete and 0 <= orders_made - answered_201 <= CUSTOMERS,
+    }
+
+
+def sell_out_probe(base: str, db: "Database", tokens: list[str], admin: str, product: int, units: int = 20) -> dict:
+    """The last units of a product, raced by every customer twice: exactly `units` orders, stock 0."""
+    expect(call(f"{base}/api/products/{product}/", "PATCH", {"stock": units}, token=admin), 200,
+           what="setting stock for the sell-out probe")
+    before = db.query("SELECT count(*) FROM orders_lines WHERE product_id = %s", product)[0][0]
+    barrier = threading.Barrier(len(tokens))
+
+    def customer(token: str) -> list[int]:
+        statuses = []
+        for _ in range(2):
+            barrier.wait()
+            added, _ = call(f"{base}/api/cart/items/", "POST", {"product": product, "quantity": 1}, token=token)
+            status, _ = call(f"{base}/api/orders/checkout/", "POST",
+                             {"shipping_address": "1 Bench Street", "payment_method": "credit_card"}, token=token)
+            statuses.append(status if added in (200, 201) else added)
+            call(f"{base}/api/cart/", "DELETE", token=token)
+        return statuses
+
+    with concurrent.futures.ThreadPoolExecutor(len(tokens)) as pool:
+        statuses = [status for result in pool.map(customer, tokens) for status in result]
+    orders = db.query("SELECT count(*) FROM orders_lines WHERE product_id = %s", product)[0][0] - before
+    stock = db.query("SELECT stock FROM catalog_products WHERE id = %s", product)[0][0]
+    counts = {str(code): statuses.count(code) for code in sorted(set(statuses))}
+    return {"product": product, "units": units, "attempts": len(statuses), "statuses": counts,
+            "orders": orders, "final_stock": stock,
+            "ok": orders == units and stock == 0 and counts.get("201", 0) == units
+            and all(int(code) in (201, 409) for code in counts)}
+
+
+# --- the database ---------------------------------------------------------------------------------
+
+class Database:
+    def __init__(self, admin_url: str, name: str):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.admin_url = admin_url
+        self.name = name
+        parts = urllib.parse.urlsplit(admin_url)
+        self.url = urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def recreate(self) -> None:
+        self.drop()
+        with self.psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        with self.psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def query(self, sql: str, *params):
+        with self.psycopg.connect(self.url) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+def memory_of(server: Server) -> list[dict]:
+    workers = []
+    for pid in server.workers():
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{pid}/status").read_text()
+            fields = dict(re.findall(r"(?m)^(VmRSS|VmHWM):\s+(\d+) kB", status))
+            workers.append({"pid": pid, "rss_mb": int(fields.get("VmRSS", 0)) / 1024,
+                            "peak_rss_mb": int(fields.get("VmHWM", 0)) / 1024})
+    return workers
+
+
+def seed(env: dict, products: int) -> float:
+    """Grow the catalog with seed-demo (which also ANALYZEs the tables it filled)."""
+    started = time.monotonic()
+    run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "seed-demo", "--products", str(products), "--quiet"],
+        env, f"seed-demo --products {products}")
+    return time.monotonic() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 10)),
+                        help="seconds per scenario (default 10, or BENCH_DURATION)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads for the shared scenarios (default 2)")
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "1000,10000,100000"),
+                        help="catalog sizes, comma-separated (default 1000,10000,100000)")
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+                        help="a PostgreSQL URL allowed to create and drop databases")
+    parser.add_argument("--database", default="shopcore_bench", help="the database created and dropped (default shopcore_bench)")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+                        help="Redis URL of the database the bench flushes and uses (default DB 12)")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the temporary folder")
+    parser.add_argument("--output", default=str(RESULTS), help="folder for latest.json, latest.md and latest.png")
+    args = parser.parse_args(argv)
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench: wrk is not installed (make bench installs it: apt-get install -y wrk)")
+    workdir = Path(tempfile.mkdtemp(prefix="shopcore-bench-"))
+    options = Options(args.duration, args.connections, args.threads, workdir)
+    metrics_dir = workdir / "prometheus"
+    metrics_dir.mkdir()
+
+    import redis
+
+    cache = redis.Redis.from_url(args.redis)
+    db = Database(args.postgres, args.database)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SHOPCORE_", "DB_", "EMAIL_"))},
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": db.sqlalchemy_url,
+        "REDIS_URL": args.redis,
+        # The bench runs no worker: mail jobs wait in the bench's own Redis database, flushed at the end.
+        "BROKER_URL": args.redis,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    # For --keep: what it takes to start the kept server again by hand (the secret is throwaway).
+    (workdir / "env.sh").write_text("".join(f"export {name}={shlex.quote(env[name])}\n" for name in (
+        "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BROKER_URL", "PROMETHEUS_MULTIPROC_DIR")), encoding="utf-8")
+    started_at = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()
+    log(f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} on {os.cpu_count()} CPUs; "
+        f"work folder {workdir}")
+    if load_before[0] > (os.cpu_count() or 1):
+        log("warning: the machine is busy; numbers will be noisy (ratios within this run still hold best)")
+
+    servers: list[Server] = []
+    rows: list[Row] = []
+    ceilings: list[Row] = []
+    extra: dict = {}
+    try:
+        log(f"database {args.database}: create and migrate; Redis {args.redis}: flush")
+        cache.flushdb()
+        db.recreate()
+        run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "migrate"], env, "migrate")
+        run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "create-user", "--username", "bench-admin",
+             "--email", "bench-admin@example.com", "--password", PASSWORD, "--admin"], env, "create-user (admin)")
+        extra["seed_seconds"] = {}
+        extra["seed_seconds"][sizes[0]] = seed(env, sizes[0])
+
+        log("starting pserve production.ini and the ceiling app under the same gunicorn settings")
+        shop = start_server("shopcore", "", workdir, env, "/health")
+        servers.append(shop)
+        ceiling_app = "[app:main]\nuse = call:ceiling:main\n\n"
+        ceiling_env = {**env, "PYTHONPATH": str(BENCH)}
+        bare = start_server("ceiling", ceiling_app, workdir, ceiling_env, "/")
+        servers.append(bare)
+        log(f"shopcore on {shop.url} (workers {shop.workers()}), ceiling on {bare.url} (workers {bare.workers()})")
+
+        def measure_ceiling(label: str) -> None:
+            wrk(options, bare.url, "get.lua", {"paths": ["/"]}, duration=2)
+            report = wrk(options, bare.url, "get.lua", {"paths": ["/"]})
+            ceilings.append(row_from_wrk(f"ceiling ({label})", None, report, "bare Pyramid, {} as JSON"))
+            log(f"ceiling ({label}): {ceilings[-1].requests_per_s:,.0f} req/s")
+
+        def scenario(row: Row) -> Row:
+            rows.append(row)
+            log(f"{row.scenario:<28} {row.products or '':>7} {row.requests_per_s:9,.0f} req/s  p50 {row.p50_ms:7.2f} ms  "
+                f"p99 {row.p99_ms:7.2f} ms  errors {row.errors}")
+            return row
+
+        measure_ceiling("start")
+        base = shop.url
+        category = db.query("SELECT id FROM catalog_categories WHERE name = %s", "Home & Kitchen")[0][0]
+        list_path = f"/api/products/?category={category}&ordering=price&page=1"
+        detail_ids = [row[0] for row in db.query("SELECT id FROM catalog_products ORDER BY id LIMIT 100")]
+
+        # Cached: a handful of list pages and details, warmed first; every request a cache hit.
+        wrk(options, base, "get.lua", {"paths": [list_path]}, duration=2)
+        scenario(row_from_wrk("cached product list", sizes[0], wrk(options, base, "get.lua", {"paths": [list_path]}),
+                              f"GET {list_path}"))
+        detail_paths = [f"/api/products/{pid}/" for pid in detail_ids]
+        wrk(options, base, "get.lua", {"paths": detail_paths}, duration=2)
+        scenario(row_from_wrk("cached product detail", sizes[0], wrk(options, base, "get.lua", {"paths": detail_paths}),
+                              "GET /api/products/{id}/ over 100 products"))
+
+        # Uncached list: every request carries a distinct max_price above every price, so neither the
+        # page, its count, nor the validation memo has seen it; the filter and search are the same.
+        uncached_list = f"/api/products/?category={category}&search=lamp&max_price={{n}}"
+        offset = 10_000_000
+        for index, size in enumerate(sizes):
+            if index:
+                log(f"seed-demo to {size:,} products")
+                extra["seed_seconds"][size] = seed(env, size)
+            report = wrk(options, base, "get.lua", {"paths": [uncached_list], "n_offset": offset})
+            offset += report["requests"] + 1000
+            scenario(row_from_wrk("uncached product list", size, report,
+                                  "GET /api/products/?category=&search=lamp&max_price=<distinct>"))
+
+        # Uncached detail: each request a product no one asked for yet in this run.
+        products_now = sizes[-1]
+        fresh_ids = [row[0] for row in db.query(
+            "SELECT id FROM catalog_products WHERE is_active AND id > %s ORDER BY id", max(detail_ids))]
+        report = wrk(options, base, "get.lua", {"paths": ["/api/products/{id}/"], "ids": fresh_ids})
+        wrapped = report["requests"] > len(fresh_ids)
+        scenario(row_from_wrk("uncached product detail", products_now, report,
+                              "GET /api/products/{id}/, a new id each time" + (" (ids wrapped)" if wrapped else "")))
+
+        # Customers: register through the API, log in (tokens last 15 minutes: taken here).
+        log(f"{CUSTOMERS} customers: register and log in")
+        def sign_up(number: int) -> str:
+            username = f"bench-customer-{number:02d}"
+            expect(call(f"{base}/api/auth/register/", "POST",
+                        {"username": username, "email": f"{username}@example.com", "password": PASSWORD}), 201,
+                   what=f"register {username}")
+            return log_in(base, username)
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            tokens = list(pool.map(sign_up, range(1, CUSTOMERS + 1)))
+        admin = log_in(base, "bench-admin")
+        customer = {"threads": CUSTOMERS, "connections": CUSTOMERS}
+
+        # Cart add: each customer adds one unit of a product in stock, going through the catalog.
+        in_stock = [row[0] for row in db.query(
+            "SELECT id FROM catalog_products WHERE is_active AND stock >= 100 ORDER BY id LIMIT 2000")]
+        add_step = {"kind": "cart_add", "method": "POST", "path": "/api/cart/items/",
+                    "body": '{"product": {id}, "quantity": 1}'}
+        report = wrk(options, base, "sequence.lua", {"tokens": tokens, "ids": in_stock, "steps": [add_step]}, **customer)
+        scenario(row_from_kind("cart add", products_now, report, "cart_add",
+                               "POST /api/cart/items/, 16 customers, one connection each"))
+        for token in tokens:
+            expect(call(f"{base}/api/cart/", "DELETE", token=token), 204, what="emptying a cart")
+
+        # Checkout: 16 customers buying the same three products (the hottest rows there can be).
+        hot = in_stock[:3]
+        for pid in hot:
+            expect(call(f"{base}/api/products/{pid}/", "PATCH", {"stock": HOT_STOCK}, token=admin), 200,
+                   what="setting stock for checkout")
+        orders_before = db.query("SELECT count(*) FROM orders_orders")[0][0]
+        steps = [{"kind": "cart_add", "method": "POST", "path": "/api/cart/items/",
+                  "body": json.dumps({"product": pid, "quantity": 1})} for pid in hot]
+        steps.append({"kind": "checkout", "method": "POST", "path": "/api/orders/checkout/",
+                      "body": json.dumps({"shipping_address": "1 Bench Street, Loopback",
+                                          "payment_method": "credit_card"})})
+        report = wrk(options, base, "sequence.lua", {"tokens": tokens, "steps": steps}, **customer)
+        checkout = scenario(row_from_kind("checkout (3-line cart)", products_now, report, "checkout",
+                                          "add ×3 then POST /api/orders/checkout/, 16 customers"))
+        orders_made = settled_count(db, "SELECT count(*) FROM orders_orders") - orders_before
+        checkout.detail["verification"] = verify_stock(db, hot, HOT_STOCK, orders_made,
+                                                       checkout.detail["statuses"]["checkout"].get("201", 0))
+        log(f"checkout verification: {json.dumps(checkout.detail['verification'])}")
+        for token in tokens:
+            expect(call(f"{base}/api/cart/", "DELETE", token=token), 204, what="emptying a cart")
+        checkout.detail["sell_out_probe"] = sell_out_probe(base, db, tokens, admin, in_stock[3])
+        log(f"sell-out probe: {json.dumps(checkout.detail['sell_out_probe'])}")
+
+        # Order list: each customer's first page (cached per user).
+        wrk(options, base, "get.lua", {"paths": ["/api/orders/"], "tokens": tokens}, duration=2, **customer)
+        scenario(row_from_wrk("order list", products_now,
+                              wrk(options, base, "get.lua", {"paths": ["/api/orders/"], "tokens": tokens}, **customer),
+                              "GET /api/orders/, 16 customers"))
+
+        measure_ceiling("end")
+        extra["workers"] = {"shopcore": memory_of(shop), "ceiling": memory_of(bare)}
+    finally:
+        for server in servers:
+            server.stop()
+        if not args.keep:
+            with contextlib.suppress(Exception):
+                db.drop()
+            with contextlib.suppress(Exception):
+                cache.flushdb()
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"kept database {args.database} and {workdir}")
+
+    ceiling_rps = statistics.fmean(row.requests_per_s for row in ceilings)
+    for row in rows:
+        row.fraction = row.requests_per_s / ceiling_rps
+    for row in ceilings:
+        row.fraction = row.requests_per_s / ceiling_rps
+    result = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()},
+        "settings": {"duration_s": args.duration, "connections": args.connections, "threads": args.threads,
+                     "workers": worker_count(), "sizes": sizes, "customers": CUSTOMERS},
+        "ceiling_requests_per_s": ceiling_rps,
+        "ceilings": [row.__dict__ for row in ceilings],
+        "rows": [row.__dict__ for row in rows],
+        **extra,
+    }
+    result["targets"] = evaluate(result, rows, sizes)
+    write_results(result, Path(args.output))
+    return 0
+
+
+def evaluate(result: dict, rows: list[Row], sizes: list[int]) -> list[dict]:
+    def find(scenario: str, products: int | None = None) -> Row | None:
+        for row in rows:
+            if row.scenario == scenario and (products is None or row.products == products):
+                return row
+        return None
+
+    targets = []
+
+    def target(name: str, value, limit, met: bool, unit: str = "") -> None:
+        targets.append({"target": name, "value": value, "limit": limit, "met": met, "unit": unit})
+
+    for scenario in ("cached product list", "cached product detail"):
+        row = find(scenario)
+        if row:
+            target(f"{scenario} ≥ {TARGETS['cached_fraction']} of ceiling", row.fraction, TARGETS["cached_fraction"],
+                   row.fraction >= TARGETS["cached_fraction"] and row.errors == 0)
+    row = find("uncached product detail")
+    if row:
+        target(f"uncached product detail ≥ {TARGETS['uncached_detail_fraction']} of ceiling", row.fraction,
+               TARGETS["uncached_detail_fraction"], row.fraction >= TARGETS["uncached_detail_fraction"] and row.errors == 0)
+    small, large = find("uncached product list", sizes[0]), find("uncached product list", sizes[-1])
+    if small and large and len(sizes) > 1:
+        growth = large.p50_ms / small.p50_ms
+        target(f"uncached list p50 at {sizes[-1]:,} ≤ {TARGETS['uncached_list_p50_growth']}× p50 at {sizes[0]:,}",
+               growth, TARGETS["uncached_list_p50_growth"], growth <= TARGETS["uncached_list_p50_growth"], "×")
+    row = find("checkout (3-line cart)")
+    if row:
+        target("checkout: zero errors", row.errors, 0, row.errors == 0)
+        verification, probe = row.detail.get("verification", {}), row.detail.get("sell_out_probe", {})
+        target("checkout: zero oversell (stock taken = units in orders; last units sold exactly once)",
+               verification.get("oversold_units"), 0, bool(verification.get("consistent")) and bool(probe.get("ok")))
+        target(f"checkout ≥ {TARGETS['checkout_fraction']} of ceiling", row.fraction, TARGETS["checkout_fraction"],
+               row.fraction >= TARGETS["checkout_fraction"])
+    workers = result.get("workers", {}).get("shopcore", [])
+    if workers:
+        largest = max(worker["rss_mb"] for worker in workers)
+        target(f"each web worker < {RSS_LIMIT_MB} MB resident after the run", largest, RSS_LIMIT_MB,
+               largest < RSS_LIMIT_MB, "MB")
+    return targets
+
+
+def table_markdown(result: dict) -> str:
+    lines = [
+        f"Ceiling (bare Pyramid `{{}}`, same gunicorn): **{result['ceiling_requests_per_s']:,.0f} req/s** "
+        f"(start {result['ceilings'][0]['requests_per_s']:,.0f}, end {result['ceilings'][-1]['requests_per_s']:,.0f}); "
+        f"{result['settings']['workers']} workers, {result['settings']['connections']} connections, "
+        f"{result['settings']['duration_s']} s per scenario, {result['machine']['cpus']} CPUs, "
+        f"load average before {result['machine']['load_before'][0]:.2f}.",
+        "",
+        "| Scenario | Products | Requests/s | p50 ms | p99 ms | Errors | × ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in result["rows"]:
+        products = f"{row['products']:,}" if row["products"] else ""
+        lines.append(f"| {row['scenario']} | {products} | {row['requests_per_s']:,.0f} | {row['p50_ms']:.1f} | "
+                     f"{row['p99_ms']:.1f} | {row['errors']} | {row['fraction']:.3f} |")
+    lines += ["", "| Target | Measured | Met |", "|---|---:|:---:|"]
+    for target in result["targets"]:
+        value = target["value"]
+        shown = f"{value:.3f}{target['unit']}" if isinstance(value, float) else f"{value}{target['unit']}"
+        lines.append(f"| {target['target']} | {shown} | {'yes' if target['met'] else '**no**'} |")
+    workers = result.get("workers", {}).get("shopcore", [])
+    if workers:
+        lines += ["", "Web workers after the run: " + ", ".join(
+            f"{w['rss_mb']:.0f} MB resident (peak {w['peak_rss_mb']:.0f} MB)" for w in workers) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def write_chart(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    labels = [row["scenario"] + (f"\n{row['products']:,} products" if row["scenario"].startswith("uncached product list")
+                                 else "") for row in rows]
+    fractions = [row["fraction"] for row in rows]
+    ys = [len(rows) - 1 - index for index in range(len(rows))]  # the first scenario on top
+    figure, (left, right) = plt.subplots(1, 2, figsize=(14, 6), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+    bars = left.barh(ys, fractions, color="#4c72b0")
+    for bar, row in zip(bars, rows):
+        left.text(bar.get_width(), bar.get_y() + bar.get_height() / 2,
+                  f" {row['requests_per_s']:,.0f} req/s", va="center", fontsize=8)
+    for limit, style in ((TARGETS["cached_fraction"], "--"), (TARGETS["uncached_detail_fraction"], ":"),
+                         (TARGETS["checkout_fraction"], "-.")):
+        left.axvline(limit, color="#c44e52", linestyle=style, linewidth=1)
+    left.set_yticks(ys)
+    left.set_yticklabels(labels)
+    left.set_xlabel(f"fraction of the ceiling ({result['ceiling_requests_per_s']:,.0f} req/s, bare Pyramid)")
+    left.set_xlim(0, max(1.0, max(fractions) * 1.25))
+    left.set_title("Throughput (red lines: targets 0.5, 0.25, 0.05)")
+    right.barh([y + 0.2 for y in ys], [row["p50_ms"] for row in rows], height=0.4, label="p50", color="#55a868")
+    right.barh([y - 0.2 for y in ys], [row["p99_ms"] for row in rows], height=0.4, label="p99", color="#dd8452")
+    right.set_xscale("log")
+    right.set_xlabel("latency, ms (log)")
+    right.set_title("Latency")
+    right.legend(loc="lower right")
+    figure.suptitle(f"shopcore make bench — {result['started_at']} — {result['settings']['workers']} gunicorn workers, "
+                    f"{result['settings']['connections']} connections, {result['machine']['cpus']} CPUs")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_results(result: dict, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for row in result["rows"]:
+        row["detail"].pop("latencies_us", None)
+    (folder / "latest.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    markdown = table_markdown(result)
+    (folder / "latest.md").write_text(markdown, encoding="utf-8")
+    write_chart(result, folder / "latest.png")
+    print()
+    print(markdown)
+    print(f"written: {folder / 'latest.json'}, {folder / 'latest.md'}, {folder / 'latest.png'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
