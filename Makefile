@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/shopcore_*)
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test migrate seed bench clean
+.PHONY: install run test fuzz migrate seed bench clean
 
 $(INSTALLED): setup.py $(wildcard plugins/*/setup.py)
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: seed
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The API fuzzing of tests/reliability at length: many more examples per operation, failures shrunk.
+fuzz: install
+	SHOPCORE_FUZZ_EXAMPLES=$${SHOPCORE_FUZZ_EXAMPLES:-300} SHOPCORE_FUZZ_STATEFUL_EXAMPLES=$${SHOPCORE_FUZZ_STATEFUL_EXAMPLES:-300} \
+	SHOPCORE_FUZZ_SHRINK=1 $(BIN)/pytest tests/reliability/test_fuzz.py $(PYTEST_ARGS)
 
 # The load benchmark (bench/README.md): needs PostgreSQL and Redis running; not part of `make test`.
 bench: install

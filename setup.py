@@ -44,7 +44,8 @@ setup(
         "tqdm>=4.66",
     ],
     extras_require={
-        "testing": ["pytest>=8", "WebTest>=3", "aiosmtpd>=1.4", "pytest-timeout>=2.3", "playwright>=1.45"],
+        "testing": ["pytest>=8", "WebTest>=3", "aiosmtpd>=1.4", "pytest-timeout>=2.3", "playwright>=1.45",
+                    "schemathesis>=4.32,<5"],
     },
     entry_points={
         "paste.app_factory": ["main = shopcore:main"],

@@ -39,6 +39,10 @@ def request_id_tween_factory(handler, registry):
         elif not query_string_is_utf8(request.environ.get("QUERY_STRING", "")):
             # webob would fail decoding it deep inside validation or a view: a 500 instead of a 400.
             response = error_response(400, "The query string is not valid UTF-8.")
+        elif not json_body_is_utf8(request):
+            # openapi-core's error for it decodes the body as UTF-8 itself and fails: a 500 instead of a 400.
+            response = error_response(400, "Invalid request: body: Malformed JSON.",
+                                      [{"field": "body", "message": "Malformed JSON."}])
         else:
             response = handler(request)
         response.headers["X-Request-ID"] = rid
@@ -60,6 +64,17 @@ def request_id_tween_factory(handler, registry):
 def query_string_is_utf8(query_string: str) -> bool:
     try:
         unquote_to_bytes(query_string.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def json_body_is_utf8(request) -> bool:
+    """False for a JSON body (JSON is UTF-8, RFC 8259) whose bytes are not UTF-8."""
+    if not (request.content_type or "").endswith("json") or not request.content_length:
+        return True
+    try:
+        request.body.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True

@@ -1,0 +1,519 @@
+"""Fixtures of the reliability and security suite: an app of its own on the test database, a shop with
+real objects of two customers and an admin, the merged spec's operations, and a TCP proxy that can
+really cut a service off (refuse, or swallow, connections) and let it back.
+
+Test modules are not importable here (importlib mode), so helpers are handed out as fixtures.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+import webtest
+
+from shopcore.messaging.testing import messaging_app, smtp_server, unique_queue  # noqa: F401
+from sqlalchemy.orm import sessionmaker
+
+from shopcore.testing import SHOP_PLUGINS, clear_caches, make_test_configurator, request_context
+
+PASSWORD = "correct horse battery staple"
+CHECKOUT = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}
+HTTP_METHODS = ("get", "put", "post", "delete", "patch")
+
+# Cheap password hashing and generous limits: the suite makes many users and logs in often; the
+# limits themselves are proven with small rates by the rate-limit tests.
+FAST_SETTINGS = {
+    "shopcore.accounts.argon2.time_cost": "1",
+    "shopcore.accounts.argon2.memory_cost": "1024",
+    "shopcore.accounts.argon2.parallelism": "1",
+    "shopcore.accounts.rate.login_ip": "100000/minute",
+    "shopcore.accounts.rate.login_account": "100000/minute",
+    "shopcore.accounts.rate.reset_ip": "100000/minute",
+    "shopcore.accounts.rate.reset_account": "100000/minute",
+    "shopcore.accounts.rate.reset_confirm_ip": "100000/minute",
+    "shopcore.accounts.rate.register_ip": "100000/minute",
+}
+
+
+# --- the merged spec's operations, known when tests are collected ---------------------------------
+
+def test_plugins() -> list[str]:
+    """The allow-list the `shopcore_plugins` fixture gives this suite (same rule, outside a fixture)."""
+    chosen = os.environ.get("SHOPCORE_TEST_PLUGINS")
+    if chosen is not None:
+        return chosen.replace(",", " ").split()
+    from shopcore.plugins import discover
+
+    installed = discover()
+    return [name for name in SHOP_PLUGINS if name in installed]
+
+
+@functools.cache
+def collected_spec() -> dict:
+    """The merged spec of an app with this run's plugins, built once to parametrize tests by operation."""
+    with tempfile.TemporaryDirectory() as folder:
+        settings = {"shopcore.env": "testing", "shopcore.secret": "collect-" + "x" * 40,
+                    "sqlalchemy.url": "sqlite://", "shopcore.plugins": " ".join(test_plugins()),
+                    "shopcore.mail.dir": folder}
+        config = make_test_configurator(settings)
+        spec = config.registry["shopcore.openapi_spec"]
+        config.registry["shopcore.engine"].dispose()
+        return spec
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str  # upper case
+    path: str
+    spec: dict = field(compare=False, repr=False)
+
+    @property
+    def secured(self) -> bool:
+        return bool(self.spec.get("security"))
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+    @property
+    def has_body(self) -> bool:
+        return "requestBody" in self.spec
+
+    @property
+    def can_be_wrong(self) -> bool:
+        """Whether the spec forbids anything a client sends here besides the token (parameters, a body)."""
+        return bool(self.spec.get("parameters") or self.has_body)
+
+    def url(self, **ids) -> str:
+        return self.path.format(**ids)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.operation_id})"
+
+
+def spec_operations(spec: dict) -> list[Operation]:
+    out = []
+    for path, item in spec["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                operation = dict(item[method])
+                if "parameters" in item:
+                    operation["parameters"] = item["parameters"] + operation.get("parameters", [])
+                out.append(Operation(operation["operationId"], method.upper(), path, operation))
+    return out
+
+
+def pytest_generate_tests(metafunc):
+    """`operation` (every operation of the merged spec) and `secured_operation` (bearer-protected)."""
+    for name, keep in (("operation", lambda op: True), ("secured_operation", lambda op: op.secured),
+                       ("id_operation", lambda op: bool(op.path_parameters)),
+                       ("body_operation", lambda op: op.has_body)):
+        if name in metafunc.fixturenames:
+            operations = [op for op in spec_operations(collected_spec()) if keep(op)]
+            metafunc.parametrize(name, operations, ids=[op.operation_id for op in operations])
+    if "fuzz_target" in metafunc.fixturenames:
+        # (operation, mode): negative data only where the spec forbids something a client can send.
+        targets = [(op, mode) for op in spec_operations(collected_spec())
+                   for mode in ("positive", "negative") if mode == "positive" or op.can_be_wrong]
+        metafunc.parametrize("fuzz_target", targets, ids=[f"{op.operation_id}-{mode}" for op, mode in targets])
+
+
+@pytest.fixture
+def collected_operations() -> list[Operation]:
+    """The operations the tests were parametrized with (the spec as collected)."""
+    return spec_operations(collected_spec())
+
+
+@pytest.fixture
+def resolve_ref(reliability_registry):
+    """`resolve_ref(schema)` follows `$ref`s of the live merged spec (one level at a time, recursively)."""
+    spec = reliability_registry["shopcore.openapi_spec"]
+
+    def resolve(schema):
+        while isinstance(schema, dict) and "$ref" in schema:
+            node = spec
+            for part in schema["$ref"].lstrip("#/").split("/"):
+                node = node[part]
+            schema = node
+        return schema
+
+    return resolve
+
+
+# --- the app under test -------------------------------------------------------------------------------
+
+def build_app(shopcore_settings, shopcore_registry, **overrides):
+    """An app instance (as another web process would be) on the test database's shared sessions."""
+    settings = {**shopcore_settings, **FAST_SETTINGS, **overrides}
+    return make_test_configurator(settings, **{
+        "shopcore.engine": shopcore_registry["shopcore.engine"],
+        "shopcore.dbsession_factory": shopcore_registry["shopcore.dbsession_factory"],
+    })
+
+
+@pytest.fixture(scope="session")
+def reliability_config(shopcore_settings, shopcore_config):
+    return build_app(shopcore_settings, shopcore_config.registry)
+
+
+@pytest.fixture(scope="session")
+def reliability_registry(reliability_config):
+    return reliability_config.registry
+
+
+@pytest.fixture(scope="session")
+def reliability_wsgi(reliability_config):
+    return reliability_config.make_wsgi_app()
+
+
+@pytest.fixture
+def make_app(shopcore_settings, shopcore_registry, db_connection):
+    """`make_app(**settings)` -> a webtest app of a fresh instance with these settings changed."""
+
+    def make(**overrides) -> webtest.TestApp:
+        config = build_app(shopcore_settings, shopcore_registry,
+                           **{key.replace("__", "."): value for key, value in overrides.items()})
+        return webtest.TestApp(config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+    return make
+
+
+@dataclass
+class Actor:
+    """A user of the shop: id, credentials and a webtest client that sends the access token."""
+
+    user_id: int
+    username: str
+    access: str
+    refresh: str
+    client: "BearerClient"
+    is_admin: bool = False
+    password: str = PASSWORD
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access}"}
+
+
+class BearerClient:
+    """webtest calls with a bearer token; `expect_errors` by default so tests assert statuses themselves."""
+
+    def __init__(self, app: webtest.TestApp, token: str | None):
+        self.app = app
+        self.token = token
+
+    def request(self, method: str, url: str, body=None, headers: dict | None = None, **kwargs) -> webtest.TestResponse:
+        all_headers = dict(headers or {})
+        if self.token:
+            all_headers.setdefault("Authorization", f"Bearer {self.token}")
+        kwargs.setdefault("expect_errors", True)
+        if body is not None:
+            kwargs.setdefault("content_type", "application/json")
+            kwargs["body"] = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return self.app.request(url, method=method, headers=all_headers, **kwargs)
+
+
+class Shop:
+    """The shop under test, filled through its services and its API (one rolled-back transaction)."""
+
+    def __init__(self, registry, app: webtest.TestApp):
+        self.registry = registry
+        self.app = app
+        self.anonymous = BearerClient(app, None)
+        self.operation_ids = {op.operation_id for op in spec_operations(registry["shopcore.openapi_spec"])}
+        self._made = 0
+
+    def has(self, *operation_ids: str) -> bool:
+        return all(name in self.operation_ids for name in operation_ids)
+
+    def user(self, username: str, *, is_admin: bool = False, password: str = PASSWORD) -> Actor:
+        from shopcore.accounts.services import create_user
+        from shopcore.accounts.tokens import issue_token_pair
+
+        with request_context(self.registry) as request:
+            user = create_user(request, username=username, email=f"{username}@example.com", password=password,
+                               is_admin=is_admin)
+            tokens = issue_token_pair(request, user)
+        return Actor(user.id, username, tokens["access"], tokens["refresh"], BearerClient(self.app, tokens["access"]),
+                     is_admin=is_admin, password=password)
+
+    def category(self, name: str | None = None) -> int:
+        self._made += 1
+        with request_context(self.registry) as request:
+            return request.find_service(name="catalog").create_category(name or f"Category {self._made}").id
+
+    def product(self, name: str | None = None, price: str = "10.00", stock: int = 50, **fields) -> int:
+        self._made += 1
+        with request_context(self.registry) as request:
+            return request.find_service(name="catalog").create_product(
+                name or f"Product {self._made}", price, stock=stock, **fields).id
+
+    def product_state(self, product_id: int):
+        with request_context(self.registry) as request:
+            return request.find_service(name="catalog").get_product(product_id)
+
+    def cart_line(self, actor: Actor, product_id: int, quantity: int = 1) -> int:
+        response = actor.client.request("POST", "/api/cart/items/", {"product": product_id, "quantity": quantity})
+        assert response.status_int in (200, 201), response.text
+        return response.json["id"]
+
+    def order(self, actor: Actor, lines: int = 1, *, paid: bool = False) -> int:
+        for _ in range(lines):
+            self.cart_line(actor, self.product(), 1)
+        response = actor.client.request("POST", "/api/orders/checkout/", CHECKOUT)
+        assert response.status_int == 201, response.text
+        order_id = response.json["id"]
+        if paid:
+            paid_response = actor.client.request("POST", f"/api/orders/{order_id}/pay/")
+            assert paid_response.status_int == 200, paid_response.text
+        return order_id
+
+
+def forget_process_state(registry) -> None:
+    """Empty this app instance's own caches and in-memory rate counts (Redis is flushed per test)."""
+    clear_caches(registry)
+    limits = registry.get("shopcore.accounts.rate_limits")
+    if limits is not None:
+        limits.reset()
+
+
+@pytest.fixture
+def shop(reliability_registry, reliability_wsgi, db_connection) -> Shop:
+    forget_process_state(reliability_registry)
+    return Shop(reliability_registry, webtest.TestApp(reliability_wsgi, extra_environ={"REMOTE_ADDR": "127.0.0.1"}))
+
+
+@pytest.fixture(scope="module")
+def module_db(shopcore_registry, shopcore_engine):
+    """Like `db_connection`, for a whole module: data made once, each test in a savepoint of its own
+    (`module_savepoint`). A module using it must not use the function-scoped data fixtures."""
+    connection = shopcore_engine.connect()
+    outer = connection.begin()
+    switch = shopcore_registry["shopcore.dbsession_factory"]
+    switch.current = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield connection
+    finally:
+        switch.current = switch.default
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def module_shop(reliability_registry, reliability_wsgi, module_db) -> Shop:
+    forget_process_state(reliability_registry)
+    return Shop(reliability_registry, webtest.TestApp(reliability_wsgi, extra_environ={"REMOTE_ADDR": "127.0.0.1"}))
+
+
+def flush_redis(registry) -> None:
+    url = registry.settings["shopcore.redis_url"]
+    if url:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+
+
+@pytest.fixture
+def isolated(module_db, reliability_registry):
+    """`with isolated():` — what the block writes (database, Redis, caches) is undone after it, so each
+    generated example starts from the module's data and replays the same way."""
+
+    @contextlib.contextmanager
+    def isolate():
+        savepoint = module_db.begin_nested()
+        try:
+            yield
+        finally:
+            savepoint.rollback()
+            flush_redis(reliability_registry)
+            forget_process_state(reliability_registry)
+
+    return isolate
+
+
+@pytest.fixture
+def module_savepoint(module_db, reliability_registry):
+    """Whatever a test of a `module_db` module writes is rolled back after it; the module's data stays."""
+    forget_process_state(reliability_registry)
+    savepoint = module_db.begin_nested()
+    try:
+        yield
+    finally:
+        savepoint.rollback()
+
+
+@dataclass
+class Objects:
+    """Real objects of one customer (or admin), by the resource their ids are used for in paths."""
+
+    owner: Actor
+    ids: dict[str, list[int]]
+
+
+def fill_shop(shop: Shop, actor: Actor) -> Objects:
+    """A category, products, a cart line, a pending and a paid order of `actor` (as far as the plugins go)."""
+    ids: dict[str, list[int]] = {}
+    if shop.has("getProduct"):
+        ids["/api/categories/"] = [shop.category()]
+        ids["/api/products/"] = [shop.product(category=ids["/api/categories/"][0]), shop.product()]
+    if shop.has("checkout", "payOrder"):
+        ids["/api/orders/"] = [shop.order(actor, lines=2), shop.order(actor, paid=True)]
+    if shop.has("addCartItem"):
+        ids["/api/cart/items/"] = [shop.cart_line(actor, shop.product(), 2)]
+    return Objects(actor, ids)
+
+
+def resource_of(path: str) -> str:
+    """The collection whose ids a path's `{id}` takes: `/api/orders/{id}/pay/` -> `/api/orders/`."""
+    return path.split("{", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def fill():
+    """`fill(shop, actor)` -> Objects: real objects of `actor` for every resource the plugins offer."""
+    return fill_shop
+
+
+@pytest.fixture(scope="session")
+def resource():
+    return resource_of
+
+
+# --- a TCP proxy that cuts a service off for real -----------------------------------------------------
+
+class TcpProxy:
+    """Forwards 127.0.0.1:port to a real service; `refuse()`, `swallow()` and `restore()` change that.
+
+    - refuse: the listening socket is closed and every open connection is cut (the service is down);
+    - swallow: connections are accepted and held without a byte in either direction (a hung host);
+    - restore: forwarding again, on the same port.
+    Runs an asyncio loop in a thread of the test process; everything stops with `close()`.
+    """
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.mode = "forward"
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="tcp-proxy", daemon=True)
+        self.server = None
+        self.writers: set[asyncio.StreamWriter] = set()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.thread.start()
+        self._call(self._listen())
+
+    def _call(self, coroutine, timeout: float = 10):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    async def _listen(self):
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port, reuse_address=True)
+
+    async def _client(self, reader, writer):
+        self.writers.add(writer)
+        try:
+            if self.mode == "swallow":
+                await reader.read()  # hold the connection, answer nothing, until the client or cut() ends it
+                return
+            try:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
+            except OSError:
+                return
+            self.writers.add(up_writer)
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        finally:
+            for item in (writer,):
+                self.writers.discard(item)
+                item.close()
+
+    async def _pipe(self, reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.writers.discard(writer)
+            writer.close()
+
+    async def _cut(self):
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.writers.clear()
+
+    async def _stop_listening(self):
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+
+    @property
+    def url_port(self) -> int:
+        return self.port
+
+    def refuse(self) -> None:
+        self.mode = "refuse"
+        self._call(self._stop_listening())
+        self._call(self._cut())
+
+    def swallow(self) -> None:
+        self._call(self._cut())
+        self.mode = "swallow"
+        if self.server is None:
+            self._call(self._listen())
+
+    def restore(self) -> None:
+        self._call(self._cut())
+        self.mode = "forward"
+        if self.server is None:
+            self._call(self._listen())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._call(self._stop_listening())
+            self._call(self._cut())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def tcp_proxy():
+    """`tcp_proxy(host, port)` -> a TcpProxy in front of that service, closed after the test."""
+    proxies: list[TcpProxy] = []
+
+    def make(host: str, port: int) -> TcpProxy:
+        proxy = TcpProxy(host, port)
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.close()
+
+
+def timed(call):
+    """(result, seconds) of `call()`."""
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+@pytest.fixture
+def stopwatch():
+    return timed
