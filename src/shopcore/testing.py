@@ -152,6 +152,10 @@ def shopcore_settings(database_url, redis_url, shopcore_plugins, tmp_path_factor
         "shopcore.mail.backend": "file",
         "shopcore.mail.dir": str(var / "mail"),
         "shopcore.openapi.validate_responses": "true",
+        # Cheap Argon2 keeps the many test logins fast; the accounts tests check the real defaults.
+        "shopcore.accounts.argon2.time_cost": "1",
+        "shopcore.accounts.argon2.memory_cost": "8192",
+        "shopcore.accounts.argon2.parallelism": "1",
     }
     return settings
 

@@ -24,10 +24,11 @@ def events(shopcore_registry):
 @pytest.fixture
 def make_app(shopcore_settings, shopcore_registry, db_connection):
     """`make_app(**settings)`: another app instance (as another web process would be) on the same
-    database connection and Redis, with its own process memory and these settings changed."""
+    database connection and Redis, with its own process memory and these settings changed (a setting
+    given as None falls back to its default)."""
 
     def make(**overrides) -> webtest.TestApp:
-        settings = {**shopcore_settings, **overrides}
+        settings = {key: value for key, value in {**shopcore_settings, **overrides}.items() if value is not None}
         config = make_test_configurator(settings, **{
             "shopcore.engine": shopcore_registry["shopcore.engine"],
             "shopcore.dbsession_factory": shopcore_registry["shopcore.dbsession_factory"],

@@ -100,20 +100,21 @@ def test_login_with_a_nul_byte_is_a_plain_401(testapp, auth, john):
 
 
 def test_login_rehashes_a_password_when_the_hashing_parameters_changed(testapp, make_app, auth, make_request):
-    cheap = {"shopcore.accounts.argon2.time_cost": "1", "shopcore.accounts.argon2.memory_cost": "8192",
-             "shopcore.accounts.argon2.parallelism": "1"}
-    user_id = make_app(**cheap).post_json("/api/auth/register/", {
+    """The suite hashes with cheap parameters; an app on the defaults upgrades such a hash at login."""
+    user_id = testapp.post_json("/api/auth/register/", {
         "username": "john", "email": "john@example.com", "password": auth.password}).json["id"]
     with make_request() as request:
         old_hash = request.dbsession.get(User, user_id).password_hash
     assert "m=8192,t=1,p=1" in old_hash
+    on_defaults = make_app(**{f"shopcore.accounts.argon2.{name}": None
+                              for name in ("time_cost", "memory_cost", "parallelism")})
 
-    auth.login(testapp, "john")
+    auth.login(on_defaults, "john")
 
     with make_request() as request:
         new_hash = request.dbsession.get(User, user_id).password_hash
     assert "m=65536,t=3,p=4" in new_hash and not PasswordHasher().check_needs_rehash(new_hash)
-    auth.login(testapp, "john")
+    auth.login(on_defaults, "john")
     with make_request() as request:
         assert request.dbsession.get(User, user_id).password_hash == new_hash
 

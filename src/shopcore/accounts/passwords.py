@@ -8,6 +8,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 
+def _as_bytes(password: str) -> bytes:
+    # JSON can carry lone surrogates, which plain UTF-8 refuses to encode; they still must not crash a login.
+    return password.encode("utf-8", "surrogatepass")
+
+
 class PasswordHashing:
     """Argon2id with the parameters from settings; hashes made with other parameters are upgraded on login."""
 
@@ -22,11 +27,11 @@ class PasswordHashing:
         return cls(settings[prefix + "time_cost"], settings[prefix + "memory_cost"], settings[prefix + "parallelism"])
 
     def hash(self, password: str) -> str:
-        return self.hasher.hash(password)
+        return self.hasher.hash(_as_bytes(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
         try:
-            return self.hasher.verify(password_hash, password)
+            return self.hasher.verify(password_hash, _as_bytes(password))
         except (VerificationError, InvalidHashError):
             return False
 
@@ -53,6 +58,8 @@ def password_problems(password: str, *, username: str = "", email: str = "", min
         problems.append(f"This password is too short; it must contain at least {min_length} characters.")
     if password.isdigit():
         problems.append("This password is entirely numeric.")
+    if not is_text(password):
+        problems.append("This password contains characters that are not text (a NUL or a lone surrogate).")
     folded = password.strip().casefold()
     personal = {username.casefold(), email.casefold(), email.split("@")[0].casefold()} - {""}
     if folded in personal:
@@ -60,3 +67,14 @@ def password_problems(password: str, *, username: str = "", email: str = "", min
     if folded in common_passwords():
         problems.append("This password is too common.")
     return problems
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` can be stored and encoded as it is: no NUL character, no lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shopcore.accounts.events import PasswordChanged, PasswordResetRequested, UserRegistered
 from shopcore.accounts.models import PasswordReset, User, utcnow
-from shopcore.accounts.passwords import password_problems
+from shopcore.accounts.passwords import is_text, password_problems
 from shopcore.accounts.ratelimit import client_ip
 from shopcore.accounts.tokens import REFRESH, decode_token, issue_token_pair, revocation_keys, token_owner
 from shopcore.errors import ShopError
@@ -64,8 +64,8 @@ def normalize_email(email: str, field: str = "email") -> str:
 
 def check_name(field: str, value: str) -> str:
     value = value.strip()
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise field_error(field, "Control characters are not allowed.")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise field_error(field, "Control characters and lone surrogates are not allowed.")
     return value
 
 
@@ -195,7 +195,7 @@ def log_in(request, *, username: str, password: str) -> dict[str, str]:
     account = _account_key(username)
     limits.check("login_account", account)
     user = None
-    if "\x00" not in username:
+    if is_text(username):
         user = request.dbsession.scalar(select(User).where(func.lower(User.username) == account))
     hashing = password_hashing(request)
     if user is None:

@@ -48,7 +48,7 @@ def issue_token_pair(request, user: User | int, session_id: str | None = None) -
 
 def decode_token(request, token: str, token_type: str) -> dict | None:
     """The claims of a well-formed, correctly signed, unexpired token of `token_type`, else None."""
-    if not isinstance(token, str) or not token or len(token) > 4096:
+    if not isinstance(token, str) or not token or len(token) > 4096 or not token.isascii():
         return None
     return checked_claims(request.registry["shopcore.token_codec"].jwt_decode(request, token), token_type)
 
