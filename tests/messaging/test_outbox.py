@@ -237,3 +237,18 @@ def test_without_a_broker_the_worker_runs_due_retries_in_process(messaging_app):
     with WorkerThread(registry):
         wait_until(lambda: rows(registry)[0].status == DONE, timeout=5, what="the retry")
     assert [job.attempt for job in handler.calls] == [1, 2]
+
+
+def test_finished_jobs_are_purged_after_the_retention_period(messaging_app):
+    from shopcore.messaging.outbox import purge_finished
+
+    registry = app_with(messaging_app, Recorder())
+    for _ in range(2):
+        with request_context(registry) as request:
+            request.enqueue_job("test.echo", {})
+    with registry["shopcore.dbsession_factory"]() as session, session.begin():
+        old = session.scalars(select(OutboxMessage)).first()
+        old.processed_at = utcnow() - datetime.timedelta(days=8)
+        old_id = old.id
+    assert purge_finished(registry, keep_days=7) == 1
+    assert old_id not in {row.id for row in rows(registry)} and len(rows(registry)) == 1

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from shopcore.messaging.broker import JobMessage
 from shopcore.messaging.models import OutboxMessage, utcnow
-from shopcore.messaging.outbox import (OPTIONS, PUBLISHER, due_condition, kind_filter, purge_finished,
-                                       record_published, session_factory)
+from shopcore.messaging.outbox import (OPTIONS, PUBLISHER, due_condition, kind_filter, record_published,
+                                       session_factory)
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,10 @@ BATCH_SIZE = 200
 class RelayReport:
     handed_over: int  # published, or run in process without a broker
     left: int  # due but not handed over (the broker is still away)
-    purged: int = 0
 
 
 def relay_once(registry, kind_prefix: str = "", batch_size: int = BATCH_SIZE) -> RelayReport:
     """One pass over the due rows, in batches, until none is left or the broker fails."""
-    options = registry[OPTIONS]
     publisher = registry.get(PUBLISHER)
     handed_over = 0
     while True:
@@ -41,10 +39,9 @@ def relay_once(registry, kind_prefix: str = "", batch_size: int = BATCH_SIZE) ->
         handed_over += done
         if left or done < batch_size:
             break
-    purged = purge_finished(registry, options.keep_done_days) if not kind_prefix else 0
     if handed_over or left:
         log.info("relay: %d job(s) handed over, %d left for the next pass", handed_over, left)
-    return RelayReport(handed_over, left, purged)
+    return RelayReport(handed_over, left)
 
 
 def _due_rows(options, kind_prefix: str, batch_size: int):

@@ -18,7 +18,7 @@ import time
 from kombu.mixins import ConsumerMixin
 
 from shopcore.messaging.broker import JobMessage, broker_connection, durable_queue
-from shopcore.messaging.outbox import OPTIONS, PUBLISHER
+from shopcore.messaging.outbox import OPTIONS, PUBLISHER, purge_finished
 from shopcore.messaging.processing import Outcome, process_job
 from shopcore.messaging.relay import relay_once
 
@@ -28,18 +28,29 @@ log = logging.getLogger(__name__)
 DATABASE_DOWN_PAUSE = 1.0
 
 
+# Finished jobs are deleted this often (not on every relay pass: it scans the finished rows).
+PURGE_INTERVAL = 3600.0
+
+
 class PeriodicRelay:
     def __init__(self, registry, interval: float):
         self.registry = registry
         self.interval = interval
         self.next_run = 0.0
+        self.next_purge = 0.0
 
     def maybe_run(self) -> None:
-        if time.monotonic() < self.next_run:
+        now = time.monotonic()
+        if now < self.next_run:
             return
-        self.next_run = time.monotonic() + self.interval
+        self.next_run = now + self.interval
         try:
             relay_once(self.registry)
+            if now >= self.next_purge:
+                self.next_purge = now + PURGE_INTERVAL
+                purged = purge_finished(self.registry, self.registry[OPTIONS].keep_done_days)
+                if purged:
+                    log.info("deleted %d finished job(s) from the outbox", purged)
         except Exception:
             log.exception("relay pass failed; trying again in %.1f s", self.interval)
 
