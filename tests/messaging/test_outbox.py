@@ -252,3 +252,10 @@ def test_finished_jobs_are_purged_after_the_retention_period(messaging_app):
         old_id = old.id
     assert purge_finished(registry, keep_days=7) == 1
     assert old_id not in {row.id for row in rows(registry)} and len(rows(registry)) == 1
+
+
+def test_retry_refuses_what_is_not_a_job_id(messaging_app, capsys):
+    registry = app_with(messaging_app, Recorder())
+    args = type("Args", (), {"ids": ["not-an-id"], "all": False})()
+    assert JobCommands("jobs", "", "done").retry({"registry": registry}, args) == 2
+    assert "'not-an-id' is not a job id" in capsys.readouterr().err

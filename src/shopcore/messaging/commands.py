@@ -6,6 +6,7 @@ The core registers them as `jobs-*` for every kind; a plugin registers its own v
 from __future__ import annotations
 
 import sys
+import uuid
 from dataclasses import dataclass
 
 from shopcore.messaging.models import as_utc
@@ -38,6 +39,12 @@ class JobCommands:
         if not args.ids and not args.all:
             print("error: name job ids, or give --all", file=sys.stderr)
             return 2
+        for job_id in args.ids:
+            try:
+                uuid.UUID(job_id)
+            except ValueError:
+                print(f"error: {job_id!r} is not a job id (mail-failed lists them)", file=sys.stderr)
+                return 2
         messages = requeue_failed(env["registry"], None if args.all else args.ids, self.kind_prefix)
         print(f"requeued {len(messages)}")
         return 0
