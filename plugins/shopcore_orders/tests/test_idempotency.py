@@ -171,3 +171,20 @@ def test_a_key_must_be_1_to_255_characters(customer_app, filled_cart, shop_detai
     filled_cart()
     errors = customer_app.post_json(CHECKOUT, shop_details, headers=with_key(key), status=400).json["errors"]
     assert [error["field"] for error in errors] == ["Idempotency-Key"]
+
+
+def test_a_key_with_control_characters_is_a_400(customer_app, filled_cart, shop_details):
+    filled_cart()
+    response = customer_app.post_json(CHECKOUT, shop_details, headers=with_key("abc\x01"), status=400)
+    assert response.json["errors"] == [{"field": "Idempotency-Key", "message": "Control characters are not allowed."}]
+
+
+def test_pay_ignores_a_body_it_does_not_take_but_a_different_one_is_another_request(customer_app, filled_cart,
+                                                                                    shop_details):
+    filled_cart()
+    order = customer_app.post_json(CHECKOUT, shop_details, status=201).json
+    pay = f"/api/orders/{order['id']}/pay/"
+    customer_app.post(pay, "{not json", content_type="application/json", headers=with_key("p"), status=200)
+    replay = customer_app.post(pay, "{not json", content_type="application/json", headers=with_key("p"), status=200)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    customer_app.post(pay, "{other", content_type="application/json", headers=with_key("p"), status=422)

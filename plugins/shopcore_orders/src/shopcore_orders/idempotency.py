@@ -31,7 +31,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shopcore.errors import Conflict, Unprocessable
+from shopcore.errors import Conflict, InvalidInput, Unprocessable
 
 from shopcore_orders.models import IdempotencyKey, utcnow
 
@@ -52,10 +52,21 @@ def as_utc(moment: datetime.datetime) -> datetime.datetime:
 
 def request_fingerprint(request) -> str:
     """What makes two requests "the same": method, path and the JSON body, key order ignored."""
-    body = request.json_body if request.body else None
+    try:
+        body = json.loads(request.body) if request.body else None
+    except ValueError:
+        # An endpoint without a JSON body (pay) ignores what was sent; the bytes still tell requests apart.
+        body = {"raw": hashlib.sha256(request.body).hexdigest()}
     canonical = json.dumps({"method": request.method, "path": request.path, "body": body},
                            sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    # The spec bounds its length; control characters (a NUL would fail in PostgreSQL) are refused here.
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in key):
+        raise InvalidInput(HEADER, "Control characters are not allowed.")
+    return key
 
 
 def json_response(request, status: int, body: Any) -> Response:
@@ -175,6 +186,7 @@ def respond_idempotently(request, user_id: int, operation: Callable[[], tuple[in
     if not key:
         status, body = operation()
         return json_response(request, status, body)
+    key = check_key(key)
     store = IdempotencyStore(request)
     fingerprint = request_fingerprint(request)
     replay = store.claim(user_id, key, fingerprint)
