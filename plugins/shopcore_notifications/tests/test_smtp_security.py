@@ -24,6 +24,15 @@ def certificate(tmp_path_factory):
     return cert, key
 
 
+def outbox_rows(registry):
+    from sqlalchemy import select
+
+    from shopcore.messaging.models import OutboxMessage
+
+    with registry["shopcore.dbsession_factory"]() as session:
+        return list(session.scalars(select(OutboxMessage)))
+
+
 class Credentials:
     def __init__(self):
         self.seen = []
@@ -31,7 +40,8 @@ class Credentials:
     def __call__(self, server, session, envelope, mechanism, auth_data):
         encrypted = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
         self.seen.append((mechanism, auth_data.login, auth_data.password, encrypted))
-        return AuthResult(success=(auth_data.login, auth_data.password) == (b"mailer", b"s3cret pass"))
+        # handled=False: aiosmtpd itself answers a failure with 535.
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"mailer", b"s3cret pass"), handled=False)
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
@@ -76,3 +86,5 @@ def test_a_wrong_password_is_not_accepted(mail_app, certificate):
     assert server.messages == []
     status = outbox_status(registry)
     assert status.pending == 1  # kept for a retry: credentials are fixed by configuration, not by the mail
+    [row] = outbox_rows(registry)
+    assert row.last_error.startswith("SMTPAuthenticationError: (535")
