@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 def _tolerant_read(name: str):
     def read(self, arg):
         missing = [NO_VALUE] * len(arg) if name.endswith("multi") else NO_VALUE
-        if self.is_resting():
+        if self.is_resting() or not self._settle_missed_invalidations():
             return missing
         try:
             return getattr(self.proxied, name)(arg)
@@ -40,14 +40,20 @@ def _tolerant_read(name: str):
 
 def _tolerant_write(name: str):
     def write(self, *args):
-        if self.is_resting():
+        if self.is_resting() or not self._settle_missed_invalidations():
+            self._missed(args[0])
             return
         try:
             getattr(self.proxied, name)(*args)
         except Exception as exc:
             self._fail(name, exc)
+            self._missed(args[0])
 
     return write
+
+
+# Generation keys (see CacheNamespace) are the cache's invalidations.
+_GENERATION_MARK = ":gen:"
 
 
 class TolerantBackend(ProxyBackend):
@@ -64,9 +70,32 @@ class TolerantBackend(ProxyBackend):
     def __init__(self):
         super().__init__()
         self._resting_until = 0.0
+        # Generation keys whose write did not reach the backend (it failed, or was skipped while resting).
+        # Entries cached before the outage still sit under the old generation, so those keys are deleted
+        # before this process uses the backend again; otherwise a write made while Redis was away would
+        # stay invisible behind the old pages for a whole TTL. (Another process may still read the old
+        # pages until this one next touches the cache.)
+        self._missed_generations: set[str] = set()
 
     def is_resting(self) -> bool:
         return time.monotonic() < self._resting_until
+
+    def _missed(self, keys) -> None:
+        keys = [keys] if isinstance(keys, str) else list(keys)  # a key, a list of keys or a mapping
+        self._missed_generations.update(key for key in keys if _GENERATION_MARK in key)
+
+    def _settle_missed_invalidations(self) -> bool:
+        """Delete the generation keys writes missed; False (resting again) while the backend still fails."""
+        if not self._missed_generations:
+            return True
+        keys = list(self._missed_generations)
+        try:
+            self.proxied.delete_multi(keys)
+        except Exception as exc:
+            self._fail("delete_multi", exc)
+            return False
+        self._missed_generations.difference_update(keys)
+        return True
 
     def _fail(self, operation: str, exc: Exception):
         self._resting_until = time.monotonic() + self.pause_seconds
@@ -110,7 +139,7 @@ class CacheNamespace:
         self.namespace = namespace
 
     def _generation_key(self, collection: str) -> str:
-        return f"{self.namespace}:gen:{collection}"
+        return f"{self.namespace}{_GENERATION_MARK}{collection}"
 
     def generations(self, collections: Iterable[str]) -> str:
         collections = list(collections)

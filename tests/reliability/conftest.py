@@ -483,10 +483,17 @@ class TcpProxy:
         if self.server is None:
             self._call(self._listen())
 
+    async def _shutdown(self):
+        await self._stop_listening()
+        await self._cut()
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._call(self._stop_listening())
-            self._call(self._cut())
+            self._call(self._shutdown())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.loop.close()
