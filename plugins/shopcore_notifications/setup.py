@@ -7,7 +7,7 @@ setup(
     python_requires=">=3.11",
     package_dir={"": "src"},
     packages=find_packages("src"),
-    package_data={"shopcore_notifications": ["*.yaml", "migrations/*.py", "templates/*"]},
+    package_data={"shopcore_notifications": ["*.yaml", "templates/*"]},
     install_requires=["shopcore"],
     entry_points={"shopcore.plugins": ["notifications = shopcore_notifications:plugin"]},
 )

@@ -78,8 +78,8 @@ def includeme(config) -> None:
         subscribe_order_mails(config)
     add_job_commands(config, "mail", kind_prefix="mail.", done_word="sent")
 
+    # No tables of its own: mail waits in the core's outbox (core_outbox, the `messaging` branch).
     config.add_openapi_fragment("shopcore_notifications:openapi.yaml")
-    config.add_migrations("shopcore_notifications:migrations")
 
 
 plugin = PluginManifest(name="notifications", api="1.0", requires=(), includeme=includeme,
