@@ -35,12 +35,14 @@ def count_orders(make_request):
 
 @pytest.fixture
 def age_keys(make_request):
-    """`age_keys(user_id, by)`: make a user's stored keys look `by` older."""
+    """`age_keys(user_id, by, key=None)`: make a user's stored keys (or one of them) look `by` older."""
 
-    def age(user_id: int, by: datetime.timedelta) -> None:
+    def age(user_id: int, by: datetime.timedelta, key: str | None = None) -> None:
+        statement = update(IdempotencyKey).where(IdempotencyKey.user_id == user_id)
+        if key is not None:
+            statement = statement.where(IdempotencyKey.key == key)
         with make_request() as request:
-            request.dbsession.execute(update(IdempotencyKey).where(IdempotencyKey.user_id == user_id)
-                                      .values(created_at=utcnow() - by))
+            request.dbsession.execute(statement.values(created_at=utcnow() - by))
 
     return age
 
@@ -188,3 +190,28 @@ def test_pay_ignores_a_body_it_does_not_take_but_a_different_one_is_another_requ
     replay = customer_app.post(pay, "{not json", content_type="application/json", headers=with_key("p"), status=200)
     assert replay.headers["Idempotent-Replayed"] == "true"
     customer_app.post(pay, "{other", content_type="application/json", headers=with_key("p"), status=422)
+
+
+def test_the_admin_command_purges_every_users_expired_keys(customer_app, other_customer_app, filled_cart,
+                                                           shop_details, age_keys, shopcore_registry, make_request,
+                                                           capsys):
+    import transaction
+    from pyramid.request import apply_request_extensions
+
+    from shopcore_orders.commands import purge_idempotency_keys
+
+    for app, key in ((customer_app, "old"), (other_customer_app, "old"), (customer_app, "new")):
+        filled_cart(app=app)
+        app.post_json(CHECKOUT, shop_details, headers=with_key(key), status=201)
+    for app in (customer_app, other_customer_app):
+        age_keys(app.user_id, KEY_LIFETIME + datetime.timedelta(hours=1), key="old")
+    script = Request.blank("/")  # as `shopcore-admin` runs commands: a request with its own manager
+    script.registry = shopcore_registry
+    apply_request_extensions(script)
+    script.tm = transaction.TransactionManager(explicit=True)
+
+    assert purge_idempotency_keys({"request": script}, None) == 0
+    assert capsys.readouterr().out == "purge-idempotency-keys: 2 expired key(s) removed\n"
+    with make_request() as request:
+        left = request.dbsession.execute(select(IdempotencyKey.user_id, IdempotencyKey.key)).all()
+    assert [tuple(row) for row in left] == [(customer_app.user_id, "new")]

@@ -12,6 +12,8 @@ def includeme(config) -> None:
     config.add_cache_namespace(CACHE_NAMESPACE)
     config.register_service_factory(order_service_factory, name="orders")
     config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
+    config.add_admin_command("purge-idempotency-keys", "shopcore_orders.commands.purge_idempotency_keys",
+                             help="Delete Idempotency-Keys older than 24 hours")
     config.include("shopcore_orders.views")
 
 

@@ -180,6 +180,16 @@ class IdempotencyStore:
         transaction.addAfterCommitHook(release)
 
 
+def purge_expired_keys(session: Session, now: datetime.datetime | None = None) -> int:
+    """Delete every user's keys older than 24 hours; returns how many went.
+
+    A request purges its own user's expired keys as it claims one; this catches users who never
+    come back (`shopcore-admin CONFIG purge-idempotency-keys`, e.g. daily from cron).
+    """
+    cutoff = (now or utcnow()) - KEY_LIFETIME
+    return session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)).rowcount or 0
+
+
 def respond_idempotently(request, user_id: int, operation: Callable[[], tuple[int, Any]]) -> Response:
     """Run `operation` (returning status and JSON body) under the request's Idempotency-Key, if any."""
     key = request.headers.get(HEADER)
