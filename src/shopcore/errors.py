@@ -135,14 +135,18 @@ def internal_error_response(request) -> Response:
 
 
 def is_database_unavailable(exc: Exception) -> bool:
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+    from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
 
     if isinstance(exc, PoolTimeout):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated or (
-        isinstance(exc, DBAPIError) and type(exc.orig).__name__ in ("OperationalError",)
-        and "connect" in str(exc.orig).lower()
-    )
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    # The driver's OperationalError or a subclass of it (psycopg's ConnectionTimeout for a server that
+    # accepts connections and never answers); SQLite's for a database file it cannot open.
+    message = str(exc.orig).lower()
+    return isinstance(exc, OperationalError) and ("connect" in message or "unable to open database file" in message)
 
 
 def request_id(request) -> str:

@@ -424,6 +424,12 @@ class TcpProxy:
         self.server = await asyncio.start_server(self._client, "127.0.0.1", self.port, reuse_address=True)
 
     async def _client(self, reader, writer):
+        try:
+            await self._serve_client(reader, writer)
+        except asyncio.CancelledError:
+            pass  # shutting down; asyncio's stream callback would log a cancelled task as an error
+
+    async def _serve_client(self, reader, writer):
         self.writers.add(writer)
         try:
             if self.mode == "swallow":
