@@ -1,5 +1,5 @@
 """shopcore: an e-commerce REST backend, a Pyramid core that loads the shop's features as plugins."""
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="shopcore",
@@ -10,7 +10,7 @@ setup(
     license="MIT",
     python_requires=">=3.11",
     package_dir={"": "src"},
-    packages=find_packages("src"),
+    packages=find_namespace_packages("src", include=["shopcore*"]),
     include_package_data=True,
     package_data={"shopcore": ["openapi/*.yaml", "docs/templates/*.html", "docs/static/*",
                                "accounts/*.yaml", "accounts/*.txt", "accounts/templates/*"]},
