@@ -132,7 +132,10 @@ def test_default_page_size_is_20(make_product, testapp):
 def test_a_page_past_the_end_is_a_404(make_product, testapp):
     make_product("Only")
     assert testapp.get("/api/products/?page=2", status=404).json == {"detail": "Invalid page."}
+    assert testapp.get("/api/products/?page=2&search=only", status=404).json == {"detail": "Invalid page."}
     assert testapp.get("/api/products/?page=1").json["count"] == 1
+    assert testapp.get("/api/products/?search=only").json["count"] == 1
+    assert testapp.get("/api/products/?search=nothing").json["count"] == 0
 
 
 def test_an_empty_catalog_has_an_empty_first_page(testapp):

@@ -4,6 +4,9 @@ The page's rows come from one LIMIT/OFFSET query. The total is counted only when
 a page shorter than `page_size` is the last one, so its offset plus its length *is* the count. A
 full page needs a COUNT, and the caller may remember it (the count depends on the filters, not on
 the page or the ordering), so paging through a result set counts it once.
+
+When the page query visits every matching row anyway (it sorts them all, as a text search does),
+the caller asks for the count alongside (`count(*) OVER ()`): one query, one pass, no second scan.
 """
 from __future__ import annotations
 
@@ -41,16 +44,25 @@ def count_rows(session: Session, statement: Select) -> int:
 
 
 def fetch_page(session: Session, statement: Select, page: int, page_size: int,
-               remembered_count: Callable[[Callable[[], int]], int] | None = None) -> Page:
+               remembered_count: Callable[[Callable[[], int]], int] | None = None,
+               count_alongside: bool = False) -> Page:
     """One page of `statement` (already ordered); a page past the end is a 404.
 
     `remembered_count(compute)` returns a count kept from an earlier request or calls `compute`.
     """
     offset = (page - 1) * page_size
-    rows = list(session.execute(statement.limit(page_size).offset(offset)).scalars())
+    if count_alongside:
+        results = session.execute(statement.add_columns(func.count().over()).limit(page_size).offset(offset)).all()
+        rows = [result[0] for result in results]
+        total = results[0][1] if results else None
+    else:
+        rows = list(session.execute(statement.limit(page_size).offset(offset)).scalars())
+        total = None
     if not rows and page > 1:
         raise NotFound("Invalid page.")
-    if len(rows) < page_size:
+    if total is not None:
+        count = total
+    elif len(rows) < page_size:
         count = offset + len(rows)
     else:
         def compute() -> int:
