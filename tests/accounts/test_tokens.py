@@ -196,6 +196,7 @@ def test_token_without_expiry_or_with_a_foreign_shape_is_401(testapp, auth, john
     for broken in ({k: v for k, v in claims.items() if k != "exp"},
                    {**claims, "sub": john},
                    {**claims, "sub": "99999999999999999999"},
+                   {**claims, "sub": "\u00b2"},
                    {**claims, "type": "admin"},
                    {k: v for k, v in claims.items() if k != "cv"}):
         assert_unauthorized(testapp.get(ME, headers=auth.bearer(forge(broken, secret)), status=401))

@@ -61,9 +61,10 @@ def checked_claims(claims: dict, token_type: str) -> dict | None:
         value = claims.get(name)
         if not isinstance(value, str) or not value or len(value) > _MAX_ID_LENGTH:
             return None
-    if not isinstance(claims.get("exp"), int) or not claims["sub"].isdigit() or len(claims["sub"]) > 9:
+    subject = claims["sub"]
+    if not isinstance(claims.get("exp"), int) or not (subject.isascii() and subject.isdigit()) or len(subject) > 9:
         return None
-    return {**claims, "user_id": int(claims["sub"])}
+    return {**claims, "user_id": int(subject)}
 
 
 def revocation_keys(claims: dict, kinds: tuple[str, ...] = ("jti", "sid")) -> list[str]:
