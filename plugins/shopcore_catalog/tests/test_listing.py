@@ -69,6 +69,8 @@ def test_in_stock_filter(shelf, testapp):
     ("camera!", ["Phone"]),  # punctuation is not syntax
     ("' & | ! :* (", ["Laptop", "Phone", "Leather case", "Novel", "Atlas"]),  # no words: no filter
     ("retired", []),  # inactive products are never found
+    ("the", ["Atlas"]),  # common words are words too
+    ("run", ["Phone", "Novel"]),  # "Runs", "running"
 ])
 def test_search_finds_words_in_name_and_description(shelf, testapp, search, expected):
     assert names(testapp.get("/api/products/", {"search": search})) == expected

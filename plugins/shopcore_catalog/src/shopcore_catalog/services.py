@@ -456,11 +456,13 @@ class CatalogService:
 
     def _search_condition(self, terms: list[str]):
         if self._dialect() == "postgresql":
-            # Every word, as a prefix of a (stemmed) word of the name or description.
+            # Every word, as the prefix of a word of the name or description.
             query = " & ".join(f"{term}:*" for term in terms)
-            return SEARCH_VECTOR.op("@@")(func.to_tsquery(literal_column("'english'"), query))
-        # SQLite: a case-insensitive substring match of every word, in the name or the description.
-        return and_(*(or_(Product.name.ilike(f"%{term}%"), Product.description.ilike(f"%{term}%"))
+            return SEARCH_VECTOR.op("@@")(func.to_tsquery(literal_column("'simple'"), query))
+        # SQLite: LIKE for the same meaning, a word's beginning (at the start of the text or after a
+        # space), case-insensitively; terms are letters and digits only, so nothing needs escaping.
+        return and_(*(or_(*(condition for column in (Product.name, Product.description)
+                             for condition in (column.ilike(f"{term}%"), column.ilike(f"% {term}%"))))
                       for term in terms))
 
     def list_products(self, filters: ProductFilters, page: int, page_size: int,

@@ -2,7 +2,9 @@
 
 The text search used to index an expression; a row the planner visits outside that index (a walk
 in price or id order) then had its vector computed on the spot, tens of microseconds a row. A
-stored generated column costs that once, when the row is written.
+stored generated column costs that once, when the row is written. It uses the `simple`
+configuration: no stop words dropped (a search for "only" or "the" finds them, as on SQLite) and no
+stemming (the search matches word prefixes, so "lamp" finds "lamps").
 
 The default list order (id, active products only) gets its own (is_active, id) index: SQLite
 otherwise picks another is_active index and sorts the whole table for every page.
@@ -25,7 +27,7 @@ def upgrade() -> None:
         return  # SQLite searches with LIKE
     op.execute("DROP INDEX IF EXISTS ix_catalog_products_search")
     op.execute("ALTER TABLE catalog_products ADD COLUMN search_vector tsvector "
-               "GENERATED ALWAYS AS (to_tsvector('english', name || ' ' || description)) STORED")
+               "GENERATED ALWAYS AS (to_tsvector('simple', name || ' ' || description)) STORED")
     op.execute("CREATE INDEX ix_catalog_products_search ON catalog_products USING gin (search_vector)")
 
 
