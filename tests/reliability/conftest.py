@@ -44,6 +44,11 @@ FAST_SETTINGS = {
 }
 
 
+@pytest.fixture(scope="session")
+def fast_settings() -> dict:
+    return dict(FAST_SETTINGS)
+
+
 # --- the merged spec's operations, known when tests are collected ---------------------------------
 
 def test_plugins() -> list[str]:
