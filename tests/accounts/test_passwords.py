@@ -240,3 +240,19 @@ def test_confirm_body_is_validated(testapp, auth):
     response = testapp.post_json(CONFIRM, {"uid": "MQ", "token": "t" * 300, "new_password": NEW_PASSWORD},
                                  status=400)
     assert list(auth.fields(response)) == ["token"]
+
+
+def test_a_new_request_clears_the_users_spent_and_expired_links(testapp, john, events, make_request):
+    for _ in range(2):
+        testapp.post_json(RESET, {"email": "john@example.com"})
+    first, second = [e for e in events if isinstance(e, PasswordResetRequested)]
+    testapp.post_json(CONFIRM, {"uid": second.uid, "token": second.token, "new_password": NEW_PASSWORD}, status=204)
+
+    testapp.post_json(RESET, {"email": "john@example.com"})
+
+    with make_request() as request:
+        assert len(request.dbsession.scalars(select(PasswordReset)).all()) == 1
+    latest = [e for e in events if isinstance(e, PasswordResetRequested)][-1]
+    testapp.post_json(CONFIRM, {"uid": latest.uid, "token": latest.token, "new_password": "second-lantern-9"},
+                      status=204)
+

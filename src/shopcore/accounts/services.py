@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shopcore.accounts.events import PasswordChanged, PasswordResetRequested, UserRegistered
@@ -295,6 +295,9 @@ def request_password_reset(request, *, email: str) -> str:
     user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if user is not None and user.is_active:
         now = utcnow()
+        # The user's spent and expired links are of no use to anyone: keep the table small.
+        session.execute(delete(PasswordReset).where(
+            PasswordReset.user_id == user.id, or_(PasswordReset.used_at.is_not(None), PasswordReset.expires_at <= now)))
         token = secrets.token_urlsafe(32)
         ttl = request.registry.settings["shopcore.accounts.reset_token_ttl"]
         session.add(PasswordReset(user_id=user.id, token_hash=_token_hash(token), created_at=now,
