@@ -147,31 +147,33 @@ def seed_demo(request, products: int = DEFAULT_PRODUCTS, progress: bool = True) 
     with request.tm:
         category_ids = ensure_demo_categories(request)
         existing_slugs = set(request.dbsession.scalars(select(Product.slug)))
-    wanted = (demo_product(index) for index in range(1, products + 1))
-    missing = [product for product in wanted if product.slug not in existing_slugs]
+    added = 0
     now = datetime.datetime.now(datetime.timezone.utc)
-    with tqdm(total=len(missing), unit="product", desc="seed-demo", disable=not progress,
-              file=sys.stderr) as bar:
-        for start in range(0, len(missing), BATCH_SIZE):
-            batch = missing[start:start + BATCH_SIZE]
-            rows = [{
-                "name": product.name, "slug": product.slug, "description": product.description,
-                "price": product.price, "stock": product.stock, "category_id": category_ids[product.leaf],
-                "is_active": True, "created_at": now - datetime.timedelta(seconds=product.age_seconds),
-                "updated_at": now,
-            } for product in batch]
-            with request.tm:
-                # An ORM-enabled insert, so zope.sqlalchemy sees the write and commits it (a Core
-                # insert of the bare table would be rolled back as a read-only transaction).
-                request.dbsession.execute(insert(Product), rows)
-                request.cache(CACHE_NAMESPACE).invalidate_after_commit(request, PRODUCT_LISTS, CATEGORIES)
-            bar.update(len(batch))
-    if missing:
+    with tqdm(total=products, unit="product", desc="seed-demo", disable=not progress, file=sys.stderr) as bar:
+        # Batch by batch, so memory holds one batch whatever the size of the catalog.
+        for start in range(1, products + 1, BATCH_SIZE):
+            numbers = range(start, min(start + BATCH_SIZE, products + 1))
+            batch = [product for product in map(demo_product, numbers) if product.slug not in existing_slugs]
+            if batch:
+                rows = [{
+                    "name": product.name, "slug": product.slug, "description": product.description,
+                    "price": product.price, "stock": product.stock, "category_id": category_ids[product.leaf],
+                    "is_active": True, "created_at": now - datetime.timedelta(seconds=product.age_seconds),
+                    "updated_at": now,
+                } for product in batch]
+                with request.tm:
+                    # An ORM-enabled insert, so zope.sqlalchemy sees the write and commits it (a Core
+                    # insert of the bare table would be rolled back as a read-only transaction).
+                    request.dbsession.execute(insert(Product), rows)
+                    request.cache(CACHE_NAMESPACE).invalidate_after_commit(request, PRODUCT_LISTS, CATEGORIES)
+                added += len(batch)
+            bar.update(len(numbers))
+    if added:
         with request.tm:
             # Fresh statistics, so the planner knows the table's new size (SQLite never gathers them itself).
             request.dbsession.execute(text("ANALYZE catalog_products"))
             mark_changed(request.dbsession)
-    return {"added": len(missing), "skipped": products - len(missing), "categories": len(category_ids)}
+    return {"added": added, "skipped": products - added, "categories": len(category_ids)}
 
 
 def add_seed_arguments(parser) -> None:
