@@ -204,3 +204,12 @@ def test_cors_allows_configured_origins_only(shopcore_settings, shopcore_registr
     preflight = cors_app.options("/api/plugins/", headers={"Origin": "https://admin.example",
                                                           "Access-Control-Request-Method": "GET"}, status=204)
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+
+
+def test_head_is_answered_as_a_get_without_body(app):
+    get = app.get("/test/items/?page=2")
+    head = app.head("/test/items/?page=2")
+    assert head.status_int == 200 and head.body == b""
+    assert head.headers["Content-Length"] == str(len(get.body))
+    app.head("/test/items/?page=0", status=400)
+    app.head("/nowhere", status=404)
