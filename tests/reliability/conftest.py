@@ -133,6 +133,38 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("fuzz_target", targets, ids=[f"{op.operation_id}-{mode}" for op, mode in targets])
 
 
+class Examples:
+    """The smallest valid body of each operation, found by schemathesis from the merged spec (and cached)."""
+
+    def __init__(self, spec: dict):
+        import schemathesis
+
+        self.schema = schemathesis.openapi.from_dict(spec, config=schemathesis.Config.from_dict({
+            "generation": {"with-security-parameters": False}, "analysis": {"constants": {"enabled": False}}}))
+        self.found: dict[str, object] = {}
+
+    def body(self, operation_id: str):
+        """A body the spec accepts (None for an operation without one)."""
+        if operation_id not in self.found:
+            import hypothesis
+            from schemathesis.core import NOT_SET
+
+            operation = self.schema.find_operation_by_id(operation_id)
+            if not operation.body:
+                self.found[operation_id] = None
+            else:
+                case = hypothesis.find(operation.as_strategy(), lambda case: case.body is not NOT_SET,
+                                       settings=hypothesis.settings(database=None, max_examples=200))
+                self.found[operation_id] = case.body
+        found = self.found[operation_id]
+        return json.loads(json.dumps(found)) if found is not None else None  # a copy the caller may change
+
+
+@pytest.fixture(scope="session")
+def examples(reliability_registry) -> Examples:
+    return Examples(reliability_registry["shopcore.openapi_spec"])
+
+
 @pytest.fixture
 def collected_operations() -> list[Operation]:
     """The operations the tests were parametrized with (the spec as collected)."""
@@ -272,10 +304,11 @@ class Shop:
         assert response.status_int in (200, 201), response.text
         return response.json["id"]
 
-    def order(self, actor: Actor, lines: int = 1, *, paid: bool = False) -> int:
+    def order(self, actor: Actor, lines: int = 1, *, paid: bool = False, address: str = CHECKOUT["shipping_address"],
+              product_name: str | None = None) -> int:
         for _ in range(lines):
-            self.cart_line(actor, self.product(), 1)
-        response = actor.client.request("POST", "/api/orders/checkout/", CHECKOUT)
+            self.cart_line(actor, self.product(product_name), 1)
+        response = actor.client.request("POST", "/api/orders/checkout/", {**CHECKOUT, "shipping_address": address})
         assert response.status_int == 201, response.text
         order_id = response.json["id"]
         if paid:
