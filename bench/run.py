@@ -459,7 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="shopcore_bench", help="the database created and dropped (default shopcore_bench)")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
                         help="Redis URL of the database the bench flushes and uses (default DB 12)")
+    parser.add_argument("--wait-for-quiet", type=float, metavar="LOAD", default=None,
+                        help="first wait (up to 15 minutes) until the 1-minute load average is below LOAD")
     parser.add_argument("--keep", action="store_true", help="keep the database and the temporary folder")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="also put the table into the README's Benchmark section (between its markers)")
     parser.add_argument("--output", default=str(RESULTS), help="folder for latest.json, latest.md and latest.png")
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(","))
@@ -487,6 +491,11 @@ def main(argv: list[str] | None = None) -> int:
     # For --keep: what it takes to start the kept server again by hand (the secret is throwaway).
     (workdir / "env.sh").write_text("".join(f"export {name}={shlex.quote(env[name])}\n" for name in (
         "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BROKER_URL", "PROMETHEUS_MULTIPROC_DIR")), encoding="utf-8")
+    if args.wait_for_quiet is not None:
+        deadline = time.monotonic() + 900
+        while os.getloadavg()[0] >= args.wait_for_quiet and time.monotonic() < deadline:
+            log(f"load average {os.getloadavg()[0]:.2f} >= {args.wait_for_quiet}: waiting for a quieter machine")
+            time.sleep(20)
     started_at = datetime.datetime.now(datetime.timezone.utc)
     load_before = os.getloadavg()
     log(f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} on {os.cpu_count()} CPUs; "
@@ -516,14 +525,17 @@ def main(argv: list[str] | None = None) -> int:
         bare = start_server("ceiling", ceiling_app, workdir, ceiling_env, "/")
         servers.append(bare)
         log(f"shopcore on {shop.url} (workers {shop.workers()}), ceiling on {bare.url} (workers {bare.workers()})")
+        extra["workers_at_start"] = {"shopcore": memory_of(shop), "ceiling": memory_of(bare)}
 
         def measure_ceiling(label: str) -> None:
             wrk(options, bare.url, "get.lua", {"paths": ["/"]}, duration=2)
             report = wrk(options, bare.url, "get.lua", {"paths": ["/"]})
             ceilings.append(row_from_wrk(f"ceiling ({label})", None, report, "bare Pyramid, {} as JSON"))
+            ceilings[-1].detail["load_average_after"] = os.getloadavg()[0]
             log(f"ceiling ({label}): {ceilings[-1].requests_per_s:,.0f} req/s")
 
         def scenario(row: Row) -> Row:
+            row.detail["load_average_after"] = os.getloadavg()[0]
             rows.append(row)
             log(f"{row.scenario:<28} {row.products or '':>7} {row.requests_per_s:9,.0f} req/s  p50 {row.p50_ms:7.2f} ms  "
                 f"p99 {row.p99_ms:7.2f} ms  errors {row.errors}")
@@ -652,7 +664,27 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["targets"] = evaluate(result, rows, sizes)
     write_results(result, Path(args.output))
+    if args.update_readme:
+        update_readme(table_markdown(result), result)
     return 0
+
+
+README = ROOT / "README.md"
+README_START = "<!-- bench-results: written by `bench/run.py --update-readme` from bench/results/latest.json -->"
+README_END = "<!-- end bench-results -->"
+
+
+def update_readme(markdown: str, result: dict) -> None:
+    """Replace what lies between the Benchmark section's markers with this run's table."""
+    text = README.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        log("README.md has no bench-results markers; left unchanged")
+        return
+    when = result["started_at"].replace("T", " ").replace("+00:00", " UTC")
+    body = f"{README_START}\nLatest run, {when}:\n\n{markdown}\n![make bench chart](bench/results/latest.png)\n"
+    README.write_text(text[:start] + body + text[end:], encoding="utf-8")
+    log("README.md Benchmark section updated")
 
 
 def evaluate(result: dict, rows: list[Row], sizes: list[int]) -> list[dict]:
@@ -715,12 +747,25 @@ def table_markdown(result: dict) -> str:
     lines += ["", "| Target | Measured | Met |", "|---|---:|:---:|"]
     for target in result["targets"]:
         value = target["value"]
-        shown = f"{value:.3f}{target['unit']}" if isinstance(value, float) else f"{value}{target['unit']}"
+        if target["unit"] == "MB":
+            shown = f"{value:.0f} MB"
+        else:
+            shown = f"{value:.3f}{target['unit']}" if isinstance(value, float) else f"{value}{target['unit']}"
         lines.append(f"| {target['target']} | {shown} | {'yes' if target['met'] else '**no**'} |")
+    for row in result["rows"]:
+        if row["scenario"].startswith("checkout") and "all_requests_per_s" in row["detail"]:
+            all_rps = row["detail"]["all_requests_per_s"]
+            lines += ["", f"Checkout counts successful checkouts only; with the three cart adds each one needs, the "
+                          f"scenario served {all_rps:,.0f} requests/s ({all_rps / result['ceiling_requests_per_s']:.3f} "
+                          f"of the ceiling)."]
     workers = result.get("workers", {}).get("shopcore", [])
     if workers:
         lines += ["", "Web workers after the run: " + ", ".join(
             f"{w['rss_mb']:.0f} MB resident (peak {w['peak_rss_mb']:.0f} MB)" for w in workers) + "."]
+        at_start = result.get("workers_at_start", {}).get("shopcore", [])
+        if at_start:
+            lines[-1] += " Right after start-up: " + ", ".join(
+                f"{w['rss_mb']:.0f} MB (peak {w['peak_rss_mb']:.0f} MB)" for w in at_start) + "."
     return "\n".join(lines) + "\n"
 
 
@@ -729,6 +774,7 @@ def write_chart(result: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     rows = result["rows"]
     labels = [row["scenario"] + (f"\n{row['products']:,} products" if row["scenario"].startswith("uncached product list")
@@ -751,6 +797,9 @@ def write_chart(result: dict, path: Path) -> None:
     right.barh([y + 0.2 for y in ys], [row["p50_ms"] for row in rows], height=0.4, label="p50", color="#55a868")
     right.barh([y - 0.2 for y in ys], [row["p99_ms"] for row in rows], height=0.4, label="p99", color="#dd8452")
     right.set_xscale("log")
+    right.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    right.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    right.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     right.set_xlabel("latency, ms (log)")
     right.set_title("Latency")
     right.legend(loc="lower right")
