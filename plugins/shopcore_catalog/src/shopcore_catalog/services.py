@@ -21,7 +21,7 @@ from shopcore.hooks import is_product_referenced
 
 from shopcore_catalog.models import (CATEGORY_NAME_MAX, DESCRIPTION_MAX, PRICE_MAX, PRODUCT_NAME_MAX, SLUG_MAX,
                                      STOCK_MAX, Category, Product, utcnow)
-from shopcore_catalog.pagination import Page, fetch_page
+from shopcore.pagination import Page, fetch_page
 
 SERVICE_NAME = "catalog"
 CACHE_NAMESPACE = "catalog"

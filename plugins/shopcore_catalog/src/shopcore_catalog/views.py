@@ -13,7 +13,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from shopcore.errors import InvalidInput, NotFound
 
-from shopcore_catalog.pagination import DEFAULT_PAGE_SIZE, page_body
+from shopcore.pagination import DEFAULT_PAGE_SIZE, page_body
 from shopcore_catalog.rendered_cache import body_response, cached_body
 from shopcore_catalog.services import (CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, SERVICE_NAME, CatalogService,
                                        ProductFilters, category_body, parse_product_filters, product_body,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
 from shopcore.hooks import CheckoutRefused, run_checkout_validators, run_order_placed_in_transaction
 
-from shopcore_catalog.pagination import fetch_page, page_body
+from shopcore.pagination import fetch_page, page_body
 from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderShipped
 from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
                                     PAYMENT_METHOD_MAX, PENDING, SHIPPED, SHIPPING_ADDRESS_MAX, Order,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from shopcore.security import AUTHENTICATED_PERMISSION
 
-from shopcore_catalog.pagination import DEFAULT_PAGE_SIZE
+from shopcore.pagination import DEFAULT_PAGE_SIZE
 from shopcore_orders.idempotency import respond_idempotently
 
 MANAGE_PERMISSION = "orders.manage"

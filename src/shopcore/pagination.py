@@ -1,4 +1,6 @@
-"""Pagination: DRF-style pages (`count`, `next`, `previous`, `results`) over any SQLAlchemy select.
+"""Pagination, the one helper every plugin uses: DRF-style pages over any SQLAlchemy select.
+
+A page body is `{"count", "next", "previous", "results"}`.
 
 The page's rows come from one LIMIT/OFFSET query. The total is counted only when the page is full:
 a page shorter than `page_size` is the last one, so its offset plus its length *is* the count. A
