@@ -55,3 +55,19 @@ def test_metrics_are_private_in_production_unless_token_or_admin(shopcore_settin
     assert "shopcore_http_requests_total" in app.get("/metrics", headers={"Authorization": "Bearer metrics-secret"}).text
     admin_token = token_for(admin)["access"]
     assert app.get("/metrics", headers={"Authorization": f"Bearer {admin_token}"}).status_int == 200
+
+
+def test_metrics_show_cache_lookups_outbox_and_orders(testapp, customer_app, make_product):
+    product = make_product(name="Metered lamp", price="5.00", stock=3)
+    testapp.get(f"/api/products/{product}/")
+    testapp.get(f"/api/products/{product}/")
+    customer_app.post_json("/api/cart/items/", {"product": product, "quantity": 1}, status=201)
+    customer_app.post_json("/api/orders/checkout/", {"shipping_address": "1 Road", "payment_method": "card"},
+                           status=201)
+    text = testapp.get("/metrics").text
+    assert 'shopcore_cache_lookups_total{namespace="catalog",result="hit"}' in text
+    assert 'shopcore_cache_lookups_total{namespace="catalog",result="miss"}' in text
+    assert 'shopcore_orders_events_total{event="placed"}' in text
+    for state in ("pending", "failed", "done"):
+        assert f'shopcore_outbox_jobs{{state="{state}"}}' in text
+    assert "shopcore_outbox_oldest_pending_seconds" in text

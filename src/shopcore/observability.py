@@ -11,7 +11,7 @@ import logging
 import os
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -67,6 +67,27 @@ def observability_tween_factory(handler, registry):
     return tween
 
 
+def outbox_metrics(app_registry) -> bytes:
+    """The outbox's state, read from the database at scrape time: the same for every process."""
+    from shopcore.messaging.outbox import outbox_status
+
+    try:
+        status = outbox_status(app_registry)
+    except Exception as exc:  # the database being down must not hide the other metrics
+        request_log.warning("metrics: outbox status unavailable: %s: %s", type(exc).__name__, exc)
+        return b""
+    registry = CollectorRegistry()
+    jobs = Gauge("shopcore_outbox_jobs", "Outbox jobs by state (mail and other background jobs).", ["state"],
+                 registry=registry)
+    jobs.labels("pending").set(status.pending)
+    jobs.labels("failed").set(status.failed)
+    jobs.labels("done").set(status.done)
+    oldest = Gauge("shopcore_outbox_oldest_pending_seconds", "Age of the oldest job not yet done.",
+                   registry=registry)
+    oldest.set(status.oldest_pending_age or 0)
+    return generate_latest(registry)
+
+
 def metrics_view(request):
     settings = request.registry.settings
     if not settings["shopcore.metrics.public"]:
@@ -81,7 +102,7 @@ def metrics_view(request):
         body = generate_latest(registry)
     else:
         body = generate_latest()
-    response = Response(body=body)
+    response = Response(body=body + outbox_metrics(request.registry))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
 

@@ -15,6 +15,7 @@ def includeme(config) -> None:
     config.add_admin_command("purge-idempotency-keys", "shopcore_orders.commands.purge_idempotency_keys",
                              help="Delete Idempotency-Keys older than 24 hours")
     config.include("shopcore_orders.views")
+    config.include("shopcore_orders.metrics")
 
 
 plugin = PluginManifest(name="orders", api="1.0", requires=("catalog", "cart"), includeme=includeme,
