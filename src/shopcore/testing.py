@@ -94,6 +94,30 @@ def shopcore_plugins() -> list[str]:
     return [name for name in SHOP_PLUGINS if name in installed]
 
 
+_APP_ALLOW_LIST = pytest.StashKey[object]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Each suite's own `shopcore_plugins` gets its own app, also when several suites share one run.
+
+    pytest caches a session fixture whatever override of `shopcore_plugins` a later test sees, so a
+    plugin suite choosing its allow-list would get the app (and schema) of whichever suite ran first
+    (`make test` runs every suite in one session). When a test's allow-list fixture is not the one
+    the cached app was built from, the app's session fixtures are torn down here (as pytest does for
+    a parametrized one) and built again, on a fresh schema, for the new allow-list.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None or "shopcore_settings" not in info.names_closure:
+        return
+    chosen = info.name2fixturedefs["shopcore_plugins"][-1]
+    built = item.config.stash.get(_APP_ALLOW_LIST, None)
+    if built is not None and built is not chosen:
+        for fixturedef in info.name2fixturedefs["shopcore_settings"]:
+            fixturedef.finish(item._request)
+    item.config.stash[_APP_ALLOW_LIST] = chosen
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     if os.environ.get("SHOPCORE_TEST_DATABASE_URL", "") == "sqlite":
@@ -134,8 +158,18 @@ def reset_schema(engine) -> None:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
         else:
-            for table in inspect(connection).get_table_names():
+            # Children first: with foreign keys on, SQLite checks them when it drops a parent.
+            for table in children_first(connection, inspect(connection).get_table_names()):
                 connection.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+
+
+def children_first(connection, tables: list[str]) -> list[str]:
+    """`tables` ordered so that a table comes before every table it references."""
+    inspector = inspect(connection)
+    parents = {table: {fk["referred_table"] for fk in inspector.get_foreign_keys(table)} - {table}
+               for table in tables}
+    return [table for table in reversed(list(graphlib.TopologicalSorter(parents).static_order()))
+            if table in parents]
 
 
 @pytest.fixture(scope="session")
@@ -278,12 +312,8 @@ def truncate_all(engine) -> None:
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
         else:
             # Children before parents, or a RESTRICT foreign key refuses the delete.
-            inspector = inspect(connection)
-            parents = {table: {fk["referred_table"] for fk in inspector.get_foreign_keys(table)} - {table}
-                       for table in tables}
-            for table in reversed(list(graphlib.TopologicalSorter(parents).static_order())):
-                if table in parents:
-                    connection.execute(text(f'DELETE FROM "{table}"'))
+            for table in children_first(connection, tables):
+                connection.execute(text(f'DELETE FROM "{table}"'))
 
 
 @contextlib.contextmanager
@@ -453,19 +483,39 @@ def run_in_threads(count: int, work) -> list:
 
 # --- users and logged-in clients ------------------------------------------------------------------
 
-@pytest.fixture
-def make_user(make_request):
-    """`make_user("alice", is_admin=False, password=...)` creates a user and returns its id."""
+def user_factory(open_request):
+    """`make(username, is_admin=False, email=None, password=...)` -> user id, written in `open_request()`."""
     from shopcore.accounts.services import create_user
 
     def make(username: str, *, is_admin: bool = False, email: str | None = None,
              password: str = "correct horse battery") -> int:
-        with make_request() as request:
+        with open_request() as request:
             user = create_user(request, username=username, email=email or f"{username}@example.com",
                                password=password, is_admin=is_admin)
             return user.id
 
     return make
+
+
+@pytest.fixture
+def make_user(make_request):
+    """`make_user("alice", is_admin=False, password=...)` creates a user and returns its id."""
+    return user_factory(make_request)
+
+
+@pytest.fixture
+def make_committed_request(shopcore_registry, committed_db):
+    """`with make_committed_request() as request:` like `make_request`, but the block really commits.
+
+    For concurrency tests (with `live_server` or threads): `committed_db` empties every table afterwards.
+    """
+    return lambda path="/": request_context(shopcore_registry, path)
+
+
+@pytest.fixture
+def make_committed_user(make_committed_request):
+    """`make_user`, committed for real (for concurrency tests); `token_for(user_id)` logs it in."""
+    return user_factory(make_committed_request)
 
 
 @pytest.fixture
@@ -550,16 +600,28 @@ def make_category(shopcore_registry, make_request):
     return make
 
 
-@pytest.fixture
-def make_product(shopcore_registry, make_request):
-    """`make_product(name="Product", price="10.00", stock=10, category=None, is_active=True)` -> its id."""
-    _require_catalog(shopcore_registry)
+def product_factory(open_request):
+    """`make(name="Product", price="10.00", stock=10, ...)` -> product id, written in `open_request()`."""
 
     def make(name: str = "Product", price="10.00", stock: int = 10, category: int | None = None,
              is_active: bool = True, **fields) -> int:
-        with make_request() as request:
+        with open_request() as request:
             catalog = request.find_service(name="catalog")
             return catalog.create_product(name, price, stock=stock, category=category, is_active=is_active,
                                           **fields).id
 
     return make
+
+
+@pytest.fixture
+def make_product(shopcore_registry, make_request):
+    """`make_product(name="Product", price="10.00", stock=10, category=None, is_active=True)` -> its id."""
+    _require_catalog(shopcore_registry)
+    return product_factory(make_request)
+
+
+@pytest.fixture
+def make_committed_product(shopcore_registry, make_committed_request):
+    """`make_product`, committed for real (for concurrency tests)."""
+    _require_catalog(shopcore_registry)
+    return product_factory(make_committed_request)
