@@ -18,10 +18,11 @@ ALLOW_LISTS = [
     ("catalog", "cart", "orders"),
     ("notifications",),
     SHOP_PLUGINS,
+    SHOP_PLUGINS + ("coupons",),
 ]
 # The API paths each plugin owns, by prefix.
 PATH_PREFIXES = {"catalog": ("/api/products/", "/api/categories/"), "cart": ("/api/cart/",),
-                 "orders": ("/api/orders/",)}
+                 "orders": ("/api/orders/",), "coupons": ("/api/coupons/", "/api/cart/coupon/")}
 
 
 @pytest.mark.parametrize("allowed", ALLOW_LISTS, ids=lambda a: "+".join(a) or "core-only")
