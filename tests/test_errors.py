@@ -25,6 +25,20 @@ def items(request):
     return answer
 
 
+def flaky(request):
+    """Fails its first attempt the way PostgreSQL reports a serialization failure."""
+    import psycopg.errors
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    request.dbsession.execute(text("SELECT 1"))  # joins the transaction, as any real view would
+    attempts = request.registry.setdefault("test.flaky_attempts", [])
+    attempts.append(request.environ.get("REQUEST_METHOD"))
+    if len(attempts) == 1:
+        raise OperationalError("UPDATE ...", {}, psycopg.errors.SerializationFailure("could not serialize access"))
+    return {"attempts": len(attempts)}
+
+
 def include_test_routes(config):
     config.add_openapi_fragment(FRAGMENT)
     config.add_route("test_echo", "/test/echo/")
@@ -33,6 +47,9 @@ def include_test_routes(config):
     config.add_view(echo, route_name="test_echo", request_method="POST", renderer="json", openapi=True,
                     permission=NO_PERMISSION_REQUIRED)
     config.add_view(boom, route_name="test_boom", request_method="GET", renderer="json", openapi=True,
+                    permission=NO_PERMISSION_REQUIRED)
+    config.add_route("test_flaky", "/test/flaky/")
+    config.add_view(flaky, route_name="test_flaky", request_method="GET", renderer="json", openapi=True,
                     permission=NO_PERMISSION_REQUIRED)
     config.add_route("test_items", "/test/items/")
     config.add_view(items, route_name="test_items", request_method="GET", renderer="json", openapi=True,
@@ -213,3 +230,8 @@ def test_head_is_answered_as_a_get_without_body(app):
     assert head.headers["Content-Length"] == str(len(get.body))
     app.head("/test/items/?page=0", status=400)
     app.head("/nowhere", status=404)
+
+
+def test_serialization_failure_is_retried_with_a_fresh_transaction(app, errors_wsgi_app):
+    errors_wsgi_app.registry["test.flaky_attempts"] = []
+    assert app.get("/test/flaky/").json == {"attempts": 2}
