@@ -39,10 +39,9 @@ def request_id_tween_factory(handler, registry):
         elif not query_string_is_utf8(request.environ.get("QUERY_STRING", "")):
             # webob would fail decoding it deep inside validation or a view: a 500 instead of a 400.
             response = error_response(400, "The query string is not valid UTF-8.")
-        elif not json_body_is_utf8(request):
-            # openapi-core's error for it decodes the body as UTF-8 itself and fails: a 500 instead of a 400.
-            response = error_response(400, "Invalid request: body: Malformed JSON.",
-                                      [{"field": "body", "message": "Malformed JSON."}])
+        elif (problem := json_body_problem(request)) is not None:
+            # What would fail deep inside validation with a 500 is a 400 here.
+            response = error_response(400, f"Invalid request: body: {problem}", [{"field": "body", "message": problem}])
         elif request.method == "HEAD":
             response = answer_head_as_get(handler, request)
         else:
@@ -85,15 +84,40 @@ def query_string_is_utf8(query_string: str) -> bool:
     return True
 
 
-def json_body_is_utf8(request) -> bool:
-    """False for a JSON body (JSON is UTF-8, RFC 8259) whose bytes are not UTF-8."""
+# No body of this API nests deeper than a few levels; Python's JSON parser fails past about a thousand.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]+|\\.)*"')
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_body_problem(request) -> str | None:
+    """Why a JSON body cannot be validated without failing inside openapi-core, or None.
+
+    Bytes that are not UTF-8 (JSON is UTF-8, RFC 8259): openapi-core's error for them decodes the body
+    as UTF-8 itself and fails. Nesting deeper than MAX_JSON_DEPTH: its parser runs out of recursion.
+    """
     if not (request.content_type or "").endswith("json") or not request.content_length:
-        return True
+        return None
+    body = request.body
     try:
-        request.body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return "Malformed JSON."
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and json_nesting(body) > MAX_JSON_DEPTH:
+        return f"JSON nested deeper than {MAX_JSON_DEPTH} levels."
+    return None
+
+
+def json_nesting(body: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings left out)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", body)):
+        if bracket in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def json_renderer() -> JSON:

@@ -119,6 +119,8 @@ def parse_text(value: Any, field: str, max_length: int, *, required: bool) -> st
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can produce
         raise InvalidInput(field, "Not valid Unicode text.") from None
+    if "\x00" in value:  # PostgreSQL text cannot hold it: a database error otherwise
+        raise InvalidInput(field, "Null characters are not allowed.")
     value = value.strip()
     if required and not value:
         raise InvalidInput(field, "This field may not be blank.")

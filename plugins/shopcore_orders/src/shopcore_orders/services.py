@@ -54,6 +54,10 @@ def parse_order_text(value: Any, field: str) -> str:
         raise InvalidInput(field, f"Ensure this field has no more than {EDITABLE_FIELDS[field]} characters.")
     if "\x00" in value:
         raise InvalidInput(field, "Null characters are not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can produce
+        raise InvalidInput(field, "Not valid Unicode text.") from None
     return value
 
 
