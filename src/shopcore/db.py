@@ -97,11 +97,13 @@ class BodyLimitPolicy:
 
     def __call__(self, environ, router):
         from shopcore.errors import error_response
+        from shopcore.web import add_security_headers
 
         length = environ.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > self.max_body:
             response = error_response(413, f"Request body is larger than {self.max_body} bytes.")
             response.headers["X-Request-ID"] = uuid.uuid4().hex
+            add_security_headers(response)  # answered before the tweens that add them to every other answer
             return response
         return self.policy(environ, router)
 

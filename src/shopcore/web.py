@@ -47,11 +47,8 @@ def request_id_tween_factory(handler, registry):
         else:
             response = handler(request)
         response.headers["X-Request-ID"] = rid
+        add_security_headers(response)
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", API_CSP)
         if allowed_origin:
             headers["Access-Control-Allow-Origin"] = allowed_origin
             headers["Vary"] = "Origin"
@@ -74,6 +71,15 @@ def answer_head_as_get(handler, request):
     response.app_iter = []
     response.content_length = length
     return response
+
+
+def add_security_headers(response) -> None:
+    """The headers every answer carries; the docs pages set a CSP of their own first."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Content-Security-Policy", API_CSP)
 
 
 def query_string_is_utf8(query_string: str) -> bool:

@@ -119,10 +119,13 @@ def spec_operations(spec: dict) -> list[Operation]:
 
 
 def pytest_generate_tests(metafunc):
-    """`operation` (every operation of the merged spec) and `secured_operation` (bearer-protected)."""
+    """`operation` (every operation of the merged spec) and subsets of it: `secured_operation`
+    (bearer-protected), `id_operation` (an `{id}` in the path), `body_operation` (a request body),
+    `limited_operation` (declares a 429); `fuzz_target` pairs operations with generation modes."""
     for name, keep in (("operation", lambda op: True), ("secured_operation", lambda op: op.secured),
                        ("id_operation", lambda op: bool(op.path_parameters)),
-                       ("body_operation", lambda op: op.has_body)):
+                       ("body_operation", lambda op: op.has_body),
+                       ("limited_operation", lambda op: "429" in op.spec.get("responses", {}))):
         if name in metafunc.fixturenames:
             operations = [op for op in spec_operations(collected_spec()) if keep(op)]
             metafunc.parametrize(name, operations, ids=[op.operation_id for op in operations])
