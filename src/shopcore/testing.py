@@ -75,11 +75,32 @@ def require_service(variable: str) -> str:
     return url
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "postgresql_only: needs PostgreSQL itself (row locks, ...); deselected, not skipped, "
+                   "when the run's database is SQLite, whose own pass proves the rest")
+
+
+def testing_postgresql() -> bool:
+    return os.environ.get("SHOPCORE_TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    if testing_postgresql():
+        return
+    postgresql_only = [item for item in items if item.get_closest_marker("postgresql_only")]
+    if postgresql_only:
+        config.hook.pytest_deselected(items=postgresql_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql_only")]
+        _skipped_services.append(f"{len(postgresql_only)} PostgreSQL-only tests deselected: the run's database "
+                                 f"is SQLite (they run when SHOPCORE_TEST_DATABASE_URL is PostgreSQL)")
+
+
 def pytest_terminal_summary(terminalreporter):
     if _skipped_services:
         terminalreporter.section("shopcore: services not tested", sep="!")
         for line in sorted(set(_skipped_services)):
-            terminalreporter.write_line(f"SKIPPED SERVICE: {line}")
+            terminalreporter.write_line(f"NOT TESTED IN THIS RUN: {line}")
 
 
 # --- settings and database ---------------------------------------------------------------------

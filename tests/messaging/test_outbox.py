@@ -196,6 +196,7 @@ def test_a_kind_has_one_handler(messaging_app):
         messaging_app(configure=configure, **{"shopcore.plugins": ""})
 
 
+@pytest.mark.postgresql_only  # row locks are PostgreSQL's; SQLite runs one writer at a time
 def test_marking_published_does_not_wait_for_a_worker_holding_the_row(messaging_app, shopcore_engine):
     """The web side's after-commit update skips a row a worker has locked (sending its mail) instead of
     making the response wait for that SMTP conversation."""
@@ -205,8 +206,6 @@ def test_marking_published_does_not_wait_for_a_worker_holding_the_row(messaging_
     from shopcore.messaging.broker import JobMessage
     from shopcore.messaging.outbox import mark_published
 
-    if shopcore_engine.dialect.name != "postgresql":
-        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
     registry = app_with(messaging_app, Recorder(failures=1, error=PermanentJobError))
     with request_context(registry) as request:
         message_id = request.enqueue_job("test.echo", {})

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 from kombu import Connection
 from sqlalchemy import select
 
@@ -174,14 +175,11 @@ def test_sigterm_lets_the_worker_finish_the_mail_in_hand(mail_app, smtp_server, 
     assert "finishing the message in hand" in log_path.read_text()
 
 
+@pytest.mark.postgresql_only  # concurrent workers rely on PostgreSQL row locks; SQLite development runs one
 def test_two_workers_given_the_same_message_send_it_once(mail_app, smtp_server, broker_url, shopcore_engine):
-    import pytest
-
     from shopcore.messaging.broker import JobMessage
     from shopcore.messaging.outbox import dispatch
 
-    if shopcore_engine.dialect.name != "postgresql":
-        pytest.skip("concurrent workers rely on PostgreSQL's row locks; SQLite development runs one")
     registry = mail_app(**{"shopcore.broker_url": broker_url})
     other = mail_app(**{"shopcore.broker_url": broker_url})
     smtp_server.handler.delay = 0.5  # both workers hold a copy while the first one is still sending
