@@ -264,6 +264,10 @@ def wrk(options: Options, base: str, script: str, config: dict, duration: int | 
     logs = sorted(step_log.parent.glob(step_log.name + "*.log"))
     if logs:
         report["kinds"] = read_step_logs(logs)
+        report["responses_by_thread"] = {
+            int(path.stem.rsplit("-", 1)[1]): sum(1 for line in path.read_text(errors="replace").splitlines()
+                                                  if not line.startswith("#"))
+            for path in logs}
     return report
 
 
@@ -281,6 +285,38 @@ def read_step_logs(paths: list[Path]) -> dict:
             stats["latencies_us"].append(float(elapsed))
             stats["statuses"][status] = stats["statuses"].get(status, 0) + 1
     return kinds
+
+
+def merge_reports(reports: list[dict]) -> dict:
+    """One report from consecutive slices of a scenario.
+
+    Counts and durations add up; the per-step latencies of the sequence script merge exactly; wrk's
+    own p50/p99 of each slice are averaged, weighted by the slice's requests (wrk gives no histogram).
+    """
+    merged = {
+        "duration_us": sum(r["duration_us"] for r in reports),
+        "requests": sum(r["requests"] for r in reports),
+        "errors": {name: sum(r["errors"][name] for r in reports) for name in reports[0]["errors"]},
+        "slices": len(reports),
+    }
+    weights = [max(r["requests"], 1) for r in reports]
+    merged["latency_us"] = {
+        name: sum(r["latency_us"][name] * w for r, w in zip(reports, weights)) / sum(weights)
+        for name in ("mean", "p50", "p90", "p99")
+    }
+    merged["latency_us"]["max"] = max(r["latency_us"]["max"] for r in reports)
+    kinds: dict = {}
+    for report in reports:
+        for name, stats in report.get("kinds", {}).items():
+            into = kinds.setdefault(name, {"latencies_us": [], "statuses": {}})
+            into["latencies_us"].extend(stats["latencies_us"])
+            for code, count in stats["statuses"].items():
+                into["statuses"][code] = into["statuses"].get(code, 0) + count
+            if stats.get("sample_error"):
+                into.setdefault("sample_error", stats["sample_error"])
+    if kinds:
+        merged["kinds"] = kinds
+    return merged
 
 
 @dataclass
@@ -342,7 +378,8 @@ def settled_count(db: "Database", sql: str) -> int:
     return previous
 
 
-def verify_stock(db: "Database", products: list[int], initial: int, orders_made: int, answered_201: int) -> dict:
+def verify_stock(db: "Database", products: list[int], initial: int, orders_made: int, answered_201: int,
+                 stops: int) -> dict:
     """Every unit that left the stock is in an order line, no stock is negative, every order is whole."""
     stock_after = dict(db.query("SELECT id, stock FROM catalog_products WHERE id = ANY(%s)", products))
     sold = dict(db.query("SELECT product_id, sum(quantity) FROM orders_lines WHERE product_id = ANY(%s) "
@@ -356,13 +393,14 @@ def verify_stock(db: "Database", products: list[int], initial: int, orders_made:
     return {
         "orders_in_database": orders_made,
         "checkouts_answered_201": answered_201,
-        # A checkout still in flight when the time was up commits without wrk seeing its answer.
+        # A checkout in flight when a slice's time was up commits without wrk seeing its answer:
+        # at most one per customer and stop.
         "in_flight_at_stop": orders_made - answered_201,
         "stock_taken": {str(pid): taken[pid] for pid in products},
         "units_in_order_lines": {str(pid): in_lines[pid] for pid in products},
         "orders_not_whole": len(incomplete),
         "oversold_units": oversold,
-        "consistent": oversold == 0 and not incomplete and 0 <= orders_made - answered_201 <= CUSTOMERS,
+        "consistent": oversold == 0 and not incomplete and 0 <= orders_made - answered_201 <= CUSTOMERS * stops,
     }
 
 
@@ -527,45 +565,68 @@ def main(argv: list[str] | None = None) -> int:
         log(f"shopcore on {shop.url} (workers {shop.workers()}), ceiling on {bare.url} (workers {bare.workers()})")
         extra["workers_at_start"] = {"shopcore": memory_of(shop), "ceiling": memory_of(bare)}
 
-        def measure_ceiling(label: str) -> None:
-            wrk(options, bare.url, "get.lua", {"paths": ["/"]}, duration=2)
-            report = wrk(options, bare.url, "get.lua", {"paths": ["/"]})
-            ceilings.append(row_from_wrk(f"ceiling ({label})", None, report, "bare Pyramid, {} as JSON"))
-            ceilings[-1].detail["load_average_after"] = os.getloadavg()[0]
-            log(f"ceiling ({label}): {ceilings[-1].requests_per_s:,.0f} req/s")
+        slices = max(1, min(5, args.duration))
+        slice_seconds = max(1, round(args.duration / slices))
+
+        def interleaved(name: str, script: str, config, **kwargs) -> dict:
+            """The scenario and the ceiling in alternating slices (5 × 2 s each by default), so a machine
+            that gets busier or quieter during the run weighs on both sides of the ratio alike.
+            `config` may be a function of the slice number (to move cache-busting counters on)."""
+            scenario_slices, ceiling_slices = [], []
+            for number in range(slices):
+                ceiling_slices.append(wrk(options, bare.url, "get.lua", {"paths": ["/"]}, duration=slice_seconds))
+                slice_config = config(number, scenario_slices) if callable(config) else config
+                scenario_slices.append(wrk(options, base, script, slice_config, duration=slice_seconds, **kwargs))
+            ceiling = row_from_wrk(f"ceiling alongside {name}", None, merge_reports(ceiling_slices),
+                                   "bare Pyramid, {} as JSON")
+            ceiling.detail["load_average_after"] = os.getloadavg()[0]
+            ceilings.append(ceiling)
+            return merge_reports(scenario_slices)
 
         def scenario(row: Row) -> Row:
             row.detail["load_average_after"] = os.getloadavg()[0]
+            row.detail["ceiling_requests_per_s"] = ceilings[-1].requests_per_s
             rows.append(row)
             log(f"{row.scenario:<28} {row.products or '':>7} {row.requests_per_s:9,.0f} req/s  p50 {row.p50_ms:7.2f} ms  "
-                f"p99 {row.p99_ms:7.2f} ms  errors {row.errors}")
+                f"p99 {row.p99_ms:7.2f} ms  errors {row.errors}  (ceiling alongside {ceilings[-1].requests_per_s:,.0f})")
             return row
 
-        measure_ceiling("start")
         base = shop.url
+        wrk(options, bare.url, "get.lua", {"paths": ["/"]}, duration=2)  # warm the ceiling's workers
         category = db.query("SELECT id FROM catalog_categories WHERE name = %s", "Home & Kitchen")[0][0]
         list_path = f"/api/products/?category={category}&ordering=price&page=1"
         detail_ids = [row[0] for row in db.query("SELECT id FROM catalog_products ORDER BY id LIMIT 100")]
 
-        # Cached: a handful of list pages and details, warmed first; every request a cache hit.
+        # Cached: one list page and 100 details, warmed first; every request is a cache hit.
         wrk(options, base, "get.lua", {"paths": [list_path]}, duration=2)
-        scenario(row_from_wrk("cached product list", sizes[0], wrk(options, base, "get.lua", {"paths": [list_path]}),
-                              f"GET {list_path}"))
+        scenario(row_from_wrk("cached product list", sizes[0],
+                              interleaved("cached product list", "get.lua", {"paths": [list_path]}), f"GET {list_path}"))
         detail_paths = [f"/api/products/{pid}/" for pid in detail_ids]
         wrk(options, base, "get.lua", {"paths": detail_paths}, duration=2)
-        scenario(row_from_wrk("cached product detail", sizes[0], wrk(options, base, "get.lua", {"paths": detail_paths}),
+        scenario(row_from_wrk("cached product detail", sizes[0],
+                              interleaved("cached product detail", "get.lua", {"paths": detail_paths}),
                               "GET /api/products/{id}/ over 100 products"))
 
         # Uncached list: every request carries a distinct max_price above every price, so neither the
         # page, its count, nor the validation memo has seen it; the filter and search are the same.
         uncached_list = f"/api/products/?category={category}&search=lamp&max_price={{n}}"
-        offset = 10_000_000
+        offset = [10_000_000]
+
+        def fresh_numbers(config: dict):
+            """The config for the next slice, its {n} past every number an earlier slice used."""
+            def for_slice(number: int, done: list[dict]) -> dict:
+                if done:
+                    offset[0] += done[-1]["requests"] + 1000
+                return {**config, "n_offset": offset[0]}
+            return for_slice
+
         for index, size in enumerate(sizes):
             if index:
                 log(f"seed-demo to {size:,} products")
                 extra["seed_seconds"][size] = seed(env, size)
-            report = wrk(options, base, "get.lua", {"paths": [uncached_list], "n_offset": offset})
-            offset += report["requests"] + 1000
+            report = interleaved(f"uncached product list at {size:,}", "get.lua",
+                                 fresh_numbers({"paths": [uncached_list]}))
+            offset[0] += 1_000_000
             scenario(row_from_wrk("uncached product list", size, report,
                                   "GET /api/products/?category=&search=lamp&max_price=<distinct>"))
 
@@ -573,8 +634,10 @@ def main(argv: list[str] | None = None) -> int:
         products_now = sizes[-1]
         fresh_ids = [row[0] for row in db.query(
             "SELECT id FROM catalog_products WHERE is_active AND id > %s ORDER BY id", max(detail_ids))]
-        report = wrk(options, base, "get.lua", {"paths": ["/api/products/{id}/"], "ids": fresh_ids})
-        wrapped = report["requests"] > len(fresh_ids)
+        offset[0] = 0
+        report = interleaved("uncached product detail", "get.lua",
+                             fresh_numbers({"paths": ["/api/products/{id}/"], "ids": fresh_ids}))
+        wrapped = offset[0] + report["requests"] > len(fresh_ids)
         scenario(row_from_wrk("uncached product detail", products_now, report,
                               "GET /api/products/{id}/, a new id each time" + (" (ids wrapped)" if wrapped else "")))
 
@@ -597,7 +660,9 @@ def main(argv: list[str] | None = None) -> int:
             "SELECT id FROM catalog_products WHERE is_active AND stock >= 100 ORDER BY id LIMIT 2000")]
         add_step = {"kind": "cart_add", "method": "POST", "path": "/api/cart/items/",
                     "body": '{"product": {id}, "quantity": 1}'}
-        report = wrk(options, base, "sequence.lua", {"tokens": tokens, "ids": in_stock, "steps": [add_step]}, **customer)
+        offset[0] = 0
+        report = interleaved("cart add", "sequence.lua",
+                             fresh_numbers({"tokens": tokens, "ids": in_stock, "steps": [add_step]}), **customer)
         scenario(row_from_kind("cart add", products_now, report, "cart_add",
                                "POST /api/cart/items/, 16 customers, one connection each"))
         for token in tokens:
@@ -614,12 +679,24 @@ def main(argv: list[str] | None = None) -> int:
         steps.append({"kind": "checkout", "method": "POST", "path": "/api/orders/checkout/",
                       "body": json.dumps({"shipping_address": "1 Bench Street, Loopback",
                                           "payment_method": "credit_card"})})
-        report = wrk(options, base, "sequence.lua", {"tokens": tokens, "steps": steps}, **customer)
+        def resume_cycles(number: int, done: list[dict]) -> dict:
+            """Each customer goes on with its cycle in the next slice; one whose next step would be the
+            checkout starts the cycle again, since the checkout it sent as time ran out may have
+            gone through and emptied its cart (a repeated add only raises a quantity)."""
+            starts = [1] * CUSTOMERS
+            next_index = [0] * CUSTOMERS
+            for report in done:
+                for thread, count in report.get("responses_by_thread", {}).items():
+                    next_index[thread] = (starts[thread] - 1 + count) % len(steps)
+                    starts[thread] = next_index[thread] + 1 if next_index[thread] + 1 < len(steps) else 1
+            return {"tokens": tokens, "steps": steps, "start_steps": starts}
+
+        report = interleaved("checkout", "sequence.lua", resume_cycles, **customer)
         checkout = scenario(row_from_kind("checkout (3-line cart)", products_now, report, "checkout",
                                           "add ×3 then POST /api/orders/checkout/, 16 customers"))
         orders_made = settled_count(db, "SELECT count(*) FROM orders_orders") - orders_before
         checkout.detail["verification"] = verify_stock(db, hot, HOT_STOCK, orders_made,
-                                                       checkout.detail["statuses"]["checkout"].get("201", 0))
+                                                       checkout.detail["statuses"]["checkout"].get("201", 0), slices)
         log(f"checkout verification: {json.dumps(checkout.detail['verification'])}")
         for token in tokens:
             expect(call(f"{base}/api/cart/", "DELETE", token=token), 204, what="emptying a cart")
@@ -629,10 +706,9 @@ def main(argv: list[str] | None = None) -> int:
         # Order list: each customer's first page (cached per user).
         wrk(options, base, "get.lua", {"paths": ["/api/orders/"], "tokens": tokens}, duration=2, **customer)
         scenario(row_from_wrk("order list", products_now,
-                              wrk(options, base, "get.lua", {"paths": ["/api/orders/"], "tokens": tokens}, **customer),
+                              interleaved("order list", "get.lua", {"paths": ["/api/orders/"], "tokens": tokens}, **customer),
                               "GET /api/orders/, 16 customers"))
 
-        measure_ceiling("end")
         extra["workers"] = {"shopcore": memory_of(shop), "ceiling": memory_of(bare)}
     finally:
         for server in servers:
@@ -646,11 +722,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             log(f"kept database {args.database} and {workdir}")
 
-    ceiling_rps = statistics.fmean(row.requests_per_s for row in ceilings)
+    ceiling_rps = statistics.median(row.requests_per_s for row in ceilings)
     for row in rows:
-        row.fraction = row.requests_per_s / ceiling_rps
-    for row in ceilings:
-        row.fraction = row.requests_per_s / ceiling_rps
+        row.fraction = row.requests_per_s / row.detail["ceiling_requests_per_s"]
     result = {
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -730,20 +804,22 @@ def evaluate(result: dict, rows: list[Row], sizes: list[int]) -> list[dict]:
 
 
 def table_markdown(result: dict) -> str:
+    ceilings = [row["requests_per_s"] for row in result["ceilings"]]
     lines = [
-        f"Ceiling (bare Pyramid `{{}}`, same gunicorn): **{result['ceiling_requests_per_s']:,.0f} req/s** "
-        f"(start {result['ceilings'][0]['requests_per_s']:,.0f}, end {result['ceilings'][-1]['requests_per_s']:,.0f}); "
+        f"Ceiling (bare Pyramid `{{}}`, same gunicorn), measured in slices alternating with each scenario: median "
+        f"**{result['ceiling_requests_per_s']:,.0f} req/s** (from {min(ceilings):,.0f} to {max(ceilings):,.0f}); "
         f"{result['settings']['workers']} workers, {result['settings']['connections']} connections, "
         f"{result['settings']['duration_s']} s per scenario, {result['machine']['cpus']} CPUs, "
-        f"load average before {result['machine']['load_before'][0]:.2f}.",
+        f"load average {result['machine']['load_before'][0]:.2f} before and {result['machine']['load_after'][0]:.2f} after.",
         "",
-        "| Scenario | Products | Requests/s | p50 ms | p99 ms | Errors | × ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| Scenario | Products | Requests/s | p50 ms | p99 ms | Errors | Ceiling req/s | × ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
         products = f"{row['products']:,}" if row["products"] else ""
         lines.append(f"| {row['scenario']} | {products} | {row['requests_per_s']:,.0f} | {row['p50_ms']:.1f} | "
-                     f"{row['p99_ms']:.1f} | {row['errors']} | {row['fraction']:.3f} |")
+                     f"{row['p99_ms']:.1f} | {row['errors']} | {row['detail']['ceiling_requests_per_s']:,.0f} | "
+                     f"{row['fraction']:.3f} |")
     lines += ["", "| Target | Measured | Met |", "|---|---:|:---:|"]
     for target in result["targets"]:
         value = target["value"]
@@ -756,7 +832,7 @@ def table_markdown(result: dict) -> str:
         if row["scenario"].startswith("checkout") and "all_requests_per_s" in row["detail"]:
             all_rps = row["detail"]["all_requests_per_s"]
             lines += ["", f"Checkout counts successful checkouts only; with the three cart adds each one needs, the "
-                          f"scenario served {all_rps:,.0f} requests/s ({all_rps / result['ceiling_requests_per_s']:.3f} "
+                          f"scenario served {all_rps:,.0f} requests/s ({all_rps / row['detail']['ceiling_requests_per_s']:.3f} "
                           f"of the ceiling)."]
     workers = result.get("workers", {}).get("shopcore", [])
     if workers:
@@ -791,7 +867,8 @@ def write_chart(result: dict, path: Path) -> None:
         left.axvline(limit, color="#c44e52", linestyle=style, linewidth=1)
     left.set_yticks(ys)
     left.set_yticklabels(labels)
-    left.set_xlabel(f"fraction of the ceiling ({result['ceiling_requests_per_s']:,.0f} req/s, bare Pyramid)")
+    left.set_xlabel(f"fraction of the ceiling measured alongside (bare Pyramid, median "
+                    f"{result['ceiling_requests_per_s']:,.0f} req/s)")
     left.set_xlim(0, max(1.0, max(fractions) * 1.25))
     left.set_title("Throughput (red lines: targets 0.5, 0.25, 0.05)")
     right.barh([y + 0.2 for y in ys], [row["p50_ms"] for row in rows], height=0.4, label="p50", color="#55a868")

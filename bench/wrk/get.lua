@@ -1,6 +1,6 @@
 -- GET scenarios: cycles through cfg.paths; {n} in a path is unique per request over all threads (a
--- cache-buster), {id} is taken from cfg.ids by that number; with cfg.tokens each thread sends one
--- customer's bearer token.
+-- cache-buster; cfg.n_offset moves it past an earlier run's numbers), {id} is taken from cfg.ids by
+-- that number; with cfg.tokens each thread sends one customer's bearer token.
 package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
 local common = require("common")
 
@@ -23,13 +23,13 @@ function init(args)
 end
 
 function request()
-  local n = me + cfg.threads * counter
+  local n = (cfg.n_offset or 0) + me + cfg.threads * counter
   counter = counter + 1
   position = position % #cfg.paths + 1
   local path = cfg.paths[position]
   if path:find("{", 1, true) then
     local id = cfg.ids and cfg.ids[(n % #cfg.ids) + 1]
-    path = common.fill(path, { n = n + (cfg.n_offset or 0), id = id })
+    path = common.fill(path, { n = n, id = id })
   end
   return wrk.format("GET", path, headers)
 end

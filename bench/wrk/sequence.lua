@@ -20,7 +20,8 @@ function init(args)
   me = common.thread_index()
   assert(cfg.tokens and cfg.tokens[me + 1], "one customer token per thread is needed")
   headers = { ["Authorization"] = "Bearer " .. cfg.tokens[me + 1], ["Content-Type"] = "application/json" }
-  step = 1
+  -- A scenario run in slices resumes each customer where the previous slice left it.
+  step = (cfg.start_steps and cfg.start_steps[me + 1]) or 1
   counter = 0
   step_log = assert(io.open(cfg.step_log .. me .. ".log", "w"))
   step_log:setvbuf("full")
@@ -30,7 +31,7 @@ end
 -- step moves on only in response(), so the sequence is always sent in order.
 function request()
   local s = cfg.steps[step]
-  local n = me + cfg.threads * counter
+  local n = (cfg.n_offset or 0) + me + cfg.threads * counter
   local values = { n = n, id = cfg.ids and cfg.ids[(n % #cfg.ids) + 1] }
   local body = s.body and common.fill(s.body, values) or nil
   pending_kind = s.kind
