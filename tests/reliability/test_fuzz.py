@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, ensure_
                                                response_schema_conformance, status_code_conformance,
                                                unsupported_method)
 
-EXAMPLES = int(os.environ.get("SHOPCORE_FUZZ_EXAMPLES", "12"))
-STATEFUL_EXAMPLES = int(os.environ.get("SHOPCORE_FUZZ_STATEFUL_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("SHOPCORE_FUZZ_EXAMPLES", "30"))
+STATEFUL_EXAMPLES = int(os.environ.get("SHOPCORE_FUZZ_STATEFUL_EXAMPLES", "30"))
 SEED = int(os.environ.get("SHOPCORE_FUZZ_SEED", "20240611"))
 SHRINK = os.environ.get("SHOPCORE_FUZZ_SHRINK", "") == "1"
 
