@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 
 import pytest
 import webtest
-
-from shopcore.messaging.testing import messaging_app, smtp_server, unique_queue  # noqa: F401
 from sqlalchemy.orm import sessionmaker
 
+from shopcore.messaging.testing import messaging_app, smtp_server, unique_queue  # noqa: F401
 from shopcore.testing import SHOP_PLUGINS, clear_caches, make_test_configurator, request_context
 
 PASSWORD = "correct horse battery staple"
@@ -51,7 +50,7 @@ def fast_settings() -> dict:
 
 # --- the merged spec's operations, known when tests are collected ---------------------------------
 
-def test_plugins() -> list[str]:
+def suite_plugins() -> list[str]:
     """The allow-list the `shopcore_plugins` fixture gives this suite (same rule, outside a fixture)."""
     chosen = os.environ.get("SHOPCORE_TEST_PLUGINS")
     if chosen is not None:
@@ -67,7 +66,7 @@ def collected_spec() -> dict:
     """The merged spec of an app with this run's plugins, built once to parametrize tests by operation."""
     with tempfile.TemporaryDirectory() as folder:
         settings = {"shopcore.env": "testing", "shopcore.secret": "collect-" + "x" * 40,
-                    "sqlalchemy.url": "sqlite://", "shopcore.plugins": " ".join(test_plugins()),
+                    "sqlalchemy.url": "sqlite://", "shopcore.plugins": " ".join(suite_plugins()),
                     "shopcore.mail.dir": folder}
         config = make_test_configurator(settings)
         spec = config.registry["shopcore.openapi_spec"]
@@ -120,10 +119,9 @@ def spec_operations(spec: dict) -> list[Operation]:
 
 def pytest_generate_tests(metafunc):
     """`operation` (every operation of the merged spec) and subsets of it: `secured_operation`
-    (bearer-protected), `id_operation` (an `{id}` in the path), `body_operation` (a request body),
-    `limited_operation` (declares a 429); `fuzz_target` pairs operations with generation modes."""
+    (bearer-protected), `body_operation` (a request body), `limited_operation` (declares a 429);
+    `fuzz_target` pairs operations with generation modes."""
     for name, keep in (("operation", lambda op: True), ("secured_operation", lambda op: op.secured),
-                       ("id_operation", lambda op: bool(op.path_parameters)),
                        ("body_operation", lambda op: op.has_body),
                        ("limited_operation", lambda op: "429" in op.spec.get("responses", {}))):
         if name in metafunc.fixturenames:
@@ -297,10 +295,6 @@ class Shop:
         with request_context(self.registry) as request:
             return request.find_service(name="catalog").create_product(
                 name or f"Product {self._made}", price, stock=stock, **fields).id
-
-    def product_state(self, product_id: int):
-        with request_context(self.registry) as request:
-            return request.find_service(name="catalog").get_product(product_id)
 
     def cart_line(self, actor: Actor, product_id: int, quantity: int = 1) -> int:
         response = actor.client.request("POST", "/api/cart/items/", {"product": product_id, "quantity": quantity})
@@ -509,10 +503,6 @@ class TcpProxy:
             await self.server.wait_closed()
             self.server = None
 
-    @property
-    def url_port(self) -> int:
-        return self.port
-
     def refuse(self) -> None:
         self.mode = "refuse"
         self._call(self._stop_listening())
@@ -559,15 +549,3 @@ def tcp_proxy():
     yield make
     for proxy in proxies:
         proxy.close()
-
-
-def timed(call):
-    """(result, seconds) of `call()`."""
-    started = time.monotonic()
-    result = call()
-    return result, time.monotonic() - started
-
-
-@pytest.fixture
-def stopwatch():
-    return timed
