@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.engine import Engine
 
+from shopcore.db import SQLITE_WRITE_LOCK
 from shopcore.messaging.broker import JobMessage
 from shopcore.messaging.models import DONE, FAILED, PENDING, PUBLISHED, OutboxMessage, as_utc, utcnow
 
@@ -33,7 +35,22 @@ class UnknownJobKind(LookupError):
 
 
 def session_factory(registry):
-    return registry["shopcore.dbsession_factory"]
+    """Sessions for the relay and the worker, outside any request.
+
+    On SQLite (development) each takes the write lock when it begins: begun deferred, a job's
+    transaction reads its row, runs the handler (sends the mail), and its commit could then fail with
+    "database is locked" because the relay wrote meanwhile; the message would be redelivered and the
+    mail sent twice. Sessions bound to a test's connection are left as they are.
+    """
+    factory = registry["shopcore.dbsession_factory"]
+
+    def open_session():
+        session = factory()
+        if isinstance(session.bind, Engine) and session.bind.dialect.name == "sqlite":
+            session.bind = session.bind.execution_options(**{SQLITE_WRITE_LOCK: True})
+        return session
+
+    return open_session
 
 
 def enqueue_job(request, kind: str, payload: dict[str, Any]) -> str:
