@@ -13,7 +13,8 @@ setup(
     packages=find_namespace_packages("src", include=["shopcore*"]),
     include_package_data=True,
     package_data={"shopcore": ["openapi/*.yaml", "docs/templates/*.html", "docs/static/*",
-                               "accounts/*.yaml", "accounts/*.txt", "accounts/templates/*"]},
+                               "accounts/*.yaml", "accounts/*.txt", "accounts/templates/*",
+                               "migrations/script.py.mako", "migrations/*.py", "migrations/versions/*.py"]},
     install_requires=[
         "pyramid>=2.0,<3",
         "pyramid_tm>=2.5",

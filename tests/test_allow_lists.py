@@ -1,5 +1,4 @@
 """Each allow-list boots and migrates; a disabled plugin leaves no route, OpenAPI path or table behind."""
-from pathlib import Path
 
 import pytest
 import webtest
@@ -9,7 +8,6 @@ from shopcore.migrate import upgrade
 from shopcore.plugins import discover
 from shopcore.testing import make_test_configurator
 
-INI = str(Path(__file__).resolve().parents[1] / "development.ini")
 SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications")
 ALLOW_LISTS = [
     (),
@@ -31,7 +29,7 @@ def test_allow_list_boots_migrates_and_holds_only_its_plugins(allowed, shopcore_
     settings = {**shopcore_settings, "sqlalchemy.url": url, "shopcore.plugins": " ".join(allowed)}
     config = make_test_configurator(settings)
     registry = config.registry
-    upgrade(INI, registry)
+    upgrade(registry)
     app = webtest.TestApp(config.make_wsgi_app())
 
     assert [p["name"] for p in app.get("/api/plugins/").json] == list(allowed)

@@ -15,7 +15,13 @@ from pyramid.path import AssetResolver
 
 from shopcore.db import Base
 
-CORE_VERSIONS_FOLDER = "versions"
+# The core's alembic environment (env.py, script.py.mako, versions/) ships inside the package, so a
+# pip-installed shop migrates from any folder; an ini file's [alembic] section is not needed.
+SCRIPT_LOCATION = "shopcore:migrations"
+
+
+def core_migrations_folder() -> Path:
+    return Path(AssetResolver("shopcore").resolve("migrations").abspath())
 
 
 def add_migrations(config, asset_spec: str) -> None:
@@ -23,31 +29,37 @@ def add_migrations(config, asset_spec: str) -> None:
     path = AssetResolver(config.package_name).resolve(asset_spec).abspath()
     if not os.path.isdir(path):
         raise ConfigurationError(f"migrations folder {asset_spec} of {config.package_name} does not exist")
-    config.registry.setdefault("shopcore.migration_locations", []).append(path)
+
+    def register():
+        config.registry.setdefault("shopcore.migration_locations", []).append(path)
+
+    config.action(("shopcore.migrations", path), register)
 
 
-def version_locations(script_location: str, registry) -> list[str]:
-    core = str(Path(script_location) / CORE_VERSIONS_FOLDER)
+def version_locations(registry) -> list[str]:
+    core = str(core_migrations_folder() / "versions")
     return [core, *registry.get("shopcore.migration_locations", [])]
 
 
-def alembic_config(config_uri: str, registry, connection=None) -> Config:
-    """An alembic Config for this ini file whose version locations are the enabled plugins'."""
-    path = config_uri.split("#")[0]
-    cfg = Config(path)
-    script_location = cfg.get_main_option("script_location")
-    if not script_location:
-        raise ConfigurationError(f"{path} has no [alembic] script_location")
+def alembic_config(registry, connection=None, config_file: str | None = None) -> Config:
+    """An alembic Config whose version locations are the core's and the enabled plugins'.
+
+    `config_file` is only for alembic's own command line (`alembic -c development.ini ...`), whose
+    ini may carry logging; the script location is always the packaged one.
+    """
+    cfg = Config(config_file) if config_file else Config()
+    cfg.set_main_option("script_location", SCRIPT_LOCATION)
     cfg.set_main_option("path_separator", "os")
-    cfg.set_main_option("version_locations", os.pathsep.join(version_locations(script_location, registry)))
+    cfg.set_main_option("version_locations", os.pathsep.join(version_locations(registry)))
     cfg.attributes["registry"] = registry
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
 
 
-def upgrade(config_uri: str, registry, revision: str = "heads", connection=None) -> None:
-    command.upgrade(alembic_config(config_uri, registry, connection), revision)
+def upgrade(registry, revision: str = "heads", connection=None) -> None:
+    """Migrate the core and every enabled plugin (`heads`), on the registry's engine or `connection`."""
+    command.upgrade(alembic_config(registry, connection), revision)
 
 
 def _registry_for(alembic_cfg: Config):
@@ -64,13 +76,12 @@ def _registry_for(alembic_cfg: Config):
 
 
 def run_migrations(context) -> None:
-    """Body of alembic/env.py."""
+    """Body of shopcore/migrations/env.py."""
     alembic_cfg = context.config
     registry = _registry_for(alembic_cfg)
     # The revision map is built lazily, so the enabled plugins' locations can still be added here
     # when alembic was started from its own command line.
-    script_location = alembic_cfg.get_main_option("script_location")
-    context.script.version_locations = version_locations(script_location, registry)
+    context.script.version_locations = version_locations(registry)
     connection = alembic_cfg.attributes.get("connection")
     if connection is not None:
         _run(context, connection)

@@ -252,8 +252,7 @@ def shopcore_config(shopcore_settings, shopcore_engine):
         "shopcore.engine": shopcore_engine,
         "shopcore.dbsession_factory": SessionFactorySwitch(make_session_factory(shopcore_engine)),
     })
-    ini = str(REPO_ROOT / "development.ini")
-    upgrade(ini, config.registry)
+    upgrade(config.registry)
     return config
 
 

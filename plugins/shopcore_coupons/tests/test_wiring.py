@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from shopcore.migrate import upgrade
 from shopcore.plugins import PluginError
-from shopcore.testing import REPO_ROOT, make_test_configurator
+from shopcore.testing import make_test_configurator
 
 COUPON_PATHS = ("/api/coupons/", "/api/coupons/{id}/", "/api/cart/coupon/")
 
@@ -35,7 +35,7 @@ def test_installed_but_not_enabled_it_leaves_nothing_behind(shopcore_settings, t
     settings = {**shopcore_settings, "sqlalchemy.url": f"sqlite:///{tmp_path / 'without.sqlite'}",
                 "shopcore.plugins": "catalog cart orders"}
     config = make_test_configurator(settings)
-    upgrade(str(REPO_ROOT / "development.ini"), config.registry)
+    upgrade(config.registry)
     app = webtest.TestApp(config.make_wsgi_app())
     try:
         assert "coupons" not in [plugin["name"] for plugin in app.get("/api/plugins/").json]

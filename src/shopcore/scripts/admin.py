@@ -12,7 +12,7 @@ from shopcore.migrate import upgrade
 
 
 def cmd_migrate(env, args) -> int:
-    upgrade(args.config_uri, env["registry"], args.revision)
+    upgrade(env["registry"], args.revision)
     print(f"migrated to {args.revision}")
     return 0
 
