@@ -5,7 +5,9 @@
 - A failed try is acked and rescheduled in the outbox (exponential backoff) and the relay publishes it
   again when due; this works the same on RabbitMQ and Redis, which have no common delayed delivery.
 - The last failed try is also published to `<queue>.dead` with its error.
-- `stop()` (SIGTERM) lets the message in hand finish, then leaves the consume loop.
+- `stop()` (SIGTERM) lets the message in hand finish, then leaves the consume loop. While the broker
+  is unreachable there is no message in hand, so a stop also ends the reconnection attempts (within
+  about a second: kombu calls back once a second while it waits between attempts).
 - Every `relay_interval` seconds it runs a relay pass. Without a broker it only does that: the
   relay then runs due jobs in process (development).
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 from kombu.mixins import ConsumerMixin
 
@@ -55,6 +58,10 @@ class PeriodicRelay:
             log.exception("relay pass failed; trying again in %.1f s", self.interval)
 
 
+class WorkerStopped(Exception):
+    """Raised inside kombu's reconnection loop once a stop was asked for, to leave it."""
+
+
 class JobConsumer(ConsumerMixin):
     def __init__(self, registry):
         self.registry = registry
@@ -68,7 +75,23 @@ class JobConsumer(ConsumerMixin):
     def run(self, _tokens=1, **kwargs):
         # The consume loop wakes at least this often, so relay passes (retries) are not late.
         kwargs.setdefault("safety_interval", min(1.0, self.options.relay_interval))
-        return super().run(_tokens, **kwargs)
+        try:
+            return super().run(_tokens, **kwargs)
+        except WorkerStopped:
+            log.info("stopped while the broker was unreachable")
+
+    @contextmanager
+    def establish_connection(self):
+        # ConsumerMixin's own version retries forever without looking at should_stop; kombu calls
+        # `callback` before each attempt and every second of the wait between attempts.
+        with self.create_connection() as connection:
+            connection.ensure_connection(self.on_connection_error, self.connect_max_retries,
+                                         callback=self._leave_if_stopping)
+            yield connection
+
+    def _leave_if_stopping(self) -> None:
+        if self.should_stop:
+            raise WorkerStopped()
 
     def get_consumers(self, Consumer, channel):
         self.publisher.declare(channel)
