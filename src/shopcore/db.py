@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import zope.sqlalchemy
 from pyramid_retry import RetryableExecutionPolicy
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# The driver the shop installs (psycopg 3). Hosting platforms hand out `postgres://` (a scheme
+# SQLAlchemy does not know) or `postgresql://` (which SQLAlchemy maps to psycopg2, not installed).
+POSTGRESQL_DRIVER = "postgresql+psycopg"
+
+
+def normalize_database_url(url: str) -> str:
+    """`url` with a bare PostgreSQL scheme pointed at psycopg 3; any other URL as given."""
+    if not url.startswith(("postgres:", "postgresql:")):
+        return url
+    return make_url("postgresql" + url[url.index(":"):]).set(drivername=POSTGRESQL_DRIVER) \
+        .render_as_string(hide_password=False)
+
+
 def make_engine(settings: Mapping[str, Any]) -> Engine:
-    url = settings["sqlalchemy.url"]
+    url = normalize_database_url(settings["sqlalchemy.url"])
     kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     if url.startswith("sqlite"):
         # One file shared by threads of one process; checkout is race-free through conditional UPDATEs.
