@@ -3,13 +3,16 @@
 sees no request for any other server and no console error (where CSP violations show), and runs
 `GET /api/auth/user/` from Swagger UI with a token from login. Screenshots go to `test-artifacts/browser/`.
 
-Chromium comes from Debian (`.ci/run` installs it); Playwright never downloads a browser here.
-Without it a laptop skips loudly; with SHOPCORE_TEST_REQUIRE_SERVICES=1 (CI) a missing browser fails.
+The browser is SHOPCORE_TEST_BROWSER, else the first Chromium-family one on the PATH (Debian's
+chromium here, which `.ci/run` installs; Playwright never downloads a browser on these machines), else
+Playwright's own (GitHub's workflow runs `playwright install chromium`). Without one a laptop skips
+loudly; with SHOPCORE_TEST_REQUIRE_SERVICES=1 (CI) a missing browser fails.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import urllib.request
 from pathlib import Path
@@ -21,7 +24,10 @@ from waitress import wasyncore
 
 from shopcore.testing import REPO_ROOT, make_test_configurator, request_context, services_required
 
-CHROMIUM = Path("/usr/bin/chromium")
+# The browser: SHOPCORE_TEST_BROWSER names one (GitHub's workflow points it at the Chromium that
+# Playwright installs there); otherwise the first Chromium-family browser on the PATH (Debian's
+# `chromium` here, installed by .ci/run), otherwise Playwright's own, where `playwright install` put one.
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # The pages are opened under a name that is not loopback, as in production (Swagger UI treats
 # `localhost` and `127.0.0.1` specially); the browser alone resolves it, to 127.0.0.1.
 DOCS_HOST = "docs.shopcore.test"
@@ -94,18 +100,30 @@ def live_server(docs_app):
     server.stop()
 
 
+def find_browser() -> str | None:
+    chosen = os.environ.get("SHOPCORE_TEST_BROWSER", "").strip()
+    if chosen:
+        return chosen
+    return next((path for path in map(shutil.which, BROWSER_NAMES) if path), None)
+
+
 @pytest.fixture(scope="module")
 def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        browser_unavailable(f"{CHROMIUM} is missing")
+    executable = find_browser()
+    if executable is not None and not os.access(executable, os.X_OK):
+        browser_unavailable(f"the browser {executable} is missing")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         browser_unavailable("the playwright package is not installed")
     playwright = sync_playwright().start()
     try:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                              headless=True, timeout=WAIT_MS)
+        try:
+            chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS,
+                                                  headless=True, timeout=WAIT_MS)
+        except Exception as exc:  # Playwright's own browser absent, or one that does not start
+            browser_unavailable(f"no browser could be started ({type(exc).__name__}: {str(exc)[:300]}); "
+                                "set SHOPCORE_TEST_BROWSER to a Chromium or Chrome executable")
         yield chromium
         chromium.close()
     finally:
