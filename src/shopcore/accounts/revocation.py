@@ -1,4 +1,4 @@
-"""Revoked tokens, kept where every web process sees them: Redis when configured, else the database.
+"""Revoked tokens, kept where every web process sees them: the database, and Redis in front when configured.
 
 Keys name a token (`jti:<id>`) or a whole login session (`sid:<id>`, every access and refresh token
 that one login and its refreshes produced). Each is kept until the tokens it covers would have
@@ -16,7 +16,7 @@ import time
 import transaction
 from sqlalchemy import delete, select
 
-from shopcore.accounts.models import RevokedToken, utcnow
+from shopcore.accounts.models import RevokedToken, as_utc, utcnow
 from shopcore.db import session_for_transaction
 from shopcore.errors import ServiceUnavailable
 from shopcore.settings import SettingsError
@@ -31,7 +31,29 @@ def _moment(epoch_seconds: int) -> datetime.datetime:
 
 
 class RedisRevocationStore:
-    prefix = "shopcore:revoked:"
+    """Redis answers every check in one round trip; the database keeps the record.
+
+    Each revocation is written to the database (with the request's transaction, and kept if the request
+    fails) and to Redis. While Redis is away, checks read the database instead, so a token revoked
+    before or during an outage is refused by every process, and logging out keeps working.
+
+    Redis is trusted only while its marker key says it holds every revocation of the record. A Redis
+    that lost its data (a restart) has no marker; a process that saw Redis fail deletes the marker
+    once Redis answers again, since writes may have missed it meanwhile. Without the marker, checks read
+    the database until one process has copied the record back into Redis and set the marker again.
+
+    Revocations and spent refresh tokens are members of two sorted sets scored by their expiry, not
+    keys with a TTL: under a `volatile-*` eviction policy (cache entries all carry a TTL) Redis can
+    then evict cache entries but never a revocation. Expired members are trimmed on each write.
+    """
+
+    revoked = "shopcore:revoked"
+    spent = "shopcore:spent"
+    marker = "shopcore:revoked:complete"
+    reload_lock = "shopcore:revoked:reloading"
+    # After a failure Redis is left alone this long, so a hung Redis costs one timeout per process per
+    # pause rather than one per request.
+    pause_seconds = 5.0
 
     def __init__(self, url: str):
         import redis
@@ -39,36 +61,84 @@ class RedisRevocationStore:
         self.errors = (redis.RedisError,)
         self.client = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                                            socket_timeout=REDIS_TIMEOUT_SECONDS)
+        self.record = DatabaseRevocationStore()
+        self._resting_until = 0.0
+        self._missed_writes = False
+
+    def _available(self) -> bool:
+        if time.monotonic() < self._resting_until:
+            return False
+        if self._missed_writes:
+            try:
+                self.client.delete(self.marker)
+            except self.errors as exc:
+                self._fail("delete its marker", exc)
+                return False
+            self._missed_writes = False
+        return True
+
+    def _fail(self, operation: str, exc: Exception) -> None:
+        if not self._missed_writes:
+            log.error("revocations: Redis failed to %s (%s: %s); checking the database for %.0f s",
+                      operation, type(exc).__name__, exc, self.pause_seconds)
+        self._missed_writes = True
+        self._resting_until = time.monotonic() + self.pause_seconds
 
     def is_revoked(self, request, keys: list[str]) -> bool:
+        if self._available():
+            try:
+                pipeline = self.client.pipeline(transaction=False)
+                pipeline.zmscore(self.revoked, keys)
+                pipeline.exists(self.marker)
+                expiries, complete = pipeline.execute()
+            except self.errors as exc:
+                self._fail("check a token", exc)
+            else:
+                if complete:
+                    now = time.time()
+                    return any(expiry is not None and expiry > now for expiry in expiries)
+                self._reload(request)
+        return self.record.is_revoked(request, keys)
+
+    def _reload(self, request) -> None:
+        """Copy the record's revocations into Redis, then mark it complete (one process at a time)."""
         try:
-            return self.client.exists(*(self.prefix + key for key in keys)) > 0
+            if not self.client.set(self.reload_lock, b"1", nx=True, ex=30):
+                return  # another process is copying; this check reads the database meanwhile
+            try:
+                entries = {key: expires_at.timestamp() for key, expires_at in self.record.unexpired(request)}
+                pipeline = self.client.pipeline(transaction=False)
+                if entries:
+                    pipeline.zadd(self.revoked, entries, gt=True)
+                pipeline.set(self.marker, b"1")
+                pipeline.execute()
+            finally:
+                self.client.delete(self.reload_lock)
         except self.errors as exc:
-            # Availability over strictness: a revoked access token lives 15 minutes at most, refresh
-            # tokens cannot be spent while Redis is away (claim fails), and password changes are
-            # enforced by the database.
-            log.error("revocation list unreadable, accepting the token: %s: %s", type(exc).__name__, exc)
-            return False
+            self._fail("reload revocations", exc)
 
     def revoke(self, request, entries: dict[str, int]) -> None:
         """Revoke each key until its epoch-seconds expiry."""
-        now = time.time()
+        self.record.revoke(request, entries)
+        if not self._available():
+            self._missed_writes = True
+            return
         try:
             pipeline = self.client.pipeline(transaction=False)
-            for key, expires_at in entries.items():
-                if expires_at > now:
-                    pipeline.set(self.prefix + key, b"1", ex=max(1, int(expires_at - now) + 1))
+            pipeline.zadd(self.revoked, entries, gt=True)  # a later expiry wins, as in the record
+            pipeline.zremrangebyscore(self.revoked, "-inf", time.time())
             pipeline.execute()
         except self.errors as exc:
-            log.error("could not revoke tokens: %s: %s", type(exc).__name__, exc)
-            raise ServiceUnavailable("Tokens cannot be revoked right now; try again shortly.",
-                                     headers={"Retry-After": "5"}) from None
+            self._fail("revoke tokens", exc)  # the record holds them; checks read it until Redis has them
 
     def claim(self, request, key: str, expires_at: int) -> bool:
         """True for the first caller only: marks a one-use token as used."""
-        ttl = max(1, int(expires_at - time.time()) + 1)
         try:
-            return bool(self.client.set(self.prefix + key, b"1", nx=True, ex=ttl))
+            pipeline = self.client.pipeline(transaction=False)
+            pipeline.zadd(self.spent, {key: expires_at}, nx=True)
+            pipeline.zremrangebyscore(self.spent, "-inf", time.time())
+            added, _trimmed = pipeline.execute()
+            return added == 1
         except self.errors as exc:
             log.error("could not spend a refresh token: %s: %s", type(exc).__name__, exc)
             raise ServiceUnavailable("Tokens cannot be refreshed right now; log in again or retry shortly.",
@@ -79,6 +149,11 @@ class DatabaseRevocationStore:
     def is_revoked(self, request, keys: list[str]) -> bool:
         query = select(RevokedToken.key).where(RevokedToken.key.in_(keys), RevokedToken.expires_at > utcnow())
         return request.dbsession.scalar(query.limit(1)) is not None
+
+    def unexpired(self, request) -> list[tuple[str, datetime.datetime]]:
+        rows = request.dbsession.execute(select(RevokedToken.key, RevokedToken.expires_at)
+                                         .where(RevokedToken.expires_at > utcnow()))
+        return [(key, as_utc(expires_at)) for key, expires_at in rows]
 
     def revoke(self, request, entries: dict[str, int]) -> None:
         _upsert(request.dbsession, entries)
