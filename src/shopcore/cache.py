@@ -7,6 +7,14 @@ uncommitted write is about to replace.
 
 A cache backend error never fails a request: reads become misses, writes are dropped, and the
 error is logged.
+
+The API a plugin uses (part of the plugin contract):
+
+    config.add_cache_namespace("wishlist", ttl=None)        # in includeme; ttl in seconds
+    cache = request.cache("wishlist")                       # a CacheNamespace
+    key = cache.key("lists", user_id, page)                 # valid until "lists" is invalidated
+    body = cache.get_or_create(key, lambda: build_body())   # any picklable value
+    cache.invalidate_after_commit(request, "lists")         # after a write
 """
 from __future__ import annotations
 
@@ -18,8 +26,9 @@ from typing import Any, Callable, Iterable
 from dogpile.cache import make_region
 from dogpile.cache.api import NO_VALUE
 from dogpile.cache.proxy import ProxyBackend
+from pyramid.exceptions import ConfigurationError
 
-from shopcore.observability import CACHE_LOOKUPS
+from shopcore.metrics import CACHE_LOOKUPS
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +141,13 @@ def make_cache_region(settings, ttl: int | None = None):
 
 
 class CacheNamespace:
-    """One plugin's part of the cache."""
+    """One plugin's part of the cache: what `request.cache(name)` returns.
+
+    Values are grouped in *collections* (names the plugin chooses: "products", "product:42"). A key
+    built with `key(collections, ...)` stays valid until one of its collections is invalidated; an
+    invalidated collection's old entries are never read again and expire by themselves. Values
+    must be picklable (Redis stores them pickled); `None` cannot be cached (it reads as a miss).
+    """
 
     def __init__(self, region, namespace: str):
         self.region = region
@@ -142,6 +157,7 @@ class CacheNamespace:
         return f"{self.namespace}{_GENERATION_MARK}{collection}"
 
     def generations(self, collections: Iterable[str]) -> str:
+        """The current generation tokens of `collections`, joined (internal to `key`)."""
         collections = list(collections)
         keys = [self._generation_key(c) for c in collections]
         values = self.region.get_multi(keys)
@@ -154,7 +170,7 @@ class CacheNamespace:
         return ".".join(tokens)
 
     def key(self, collections: str | Iterable[str], *parts: Any) -> str:
-        """A key valid until any of `collections` is invalidated."""
+        """A key valid until any of `collections` is invalidated; `parts` (str()-ed) tell entries apart."""
         if isinstance(collections, str):
             collections = [collections]
         collections = list(collections)
@@ -162,14 +178,17 @@ class CacheNamespace:
         return ":".join([self.namespace, "+".join(collections) + "@" + generation, *map(str, parts)])
 
     def get(self, key: str):
+        """The cached value, or None on a miss (or when the cache backend is away)."""
         value = self.region.get(key)
         CACHE_LOOKUPS.labels(self.namespace, "miss" if value is NO_VALUE else "hit").inc()
         return None if value is NO_VALUE else value
 
     def set(self, key: str, value) -> None:
+        """Cache `value` under `key` for the namespace's TTL (dropped silently if the backend is away)."""
         self.region.set(key, value)
 
     def get_or_create(self, key: str, creator: Callable[[], Any]):
+        """The cached value, or `creator()`'s, cached on the way out."""
         value = self.get(key)
         if value is None:
             value = creator()
@@ -177,6 +196,7 @@ class CacheNamespace:
         return value
 
     def invalidate(self, *collections: str) -> None:
+        """Make every key built on these collections unreachable now (prefer `invalidate_after_commit`)."""
         for collection in collections:
             self.region.set(self._generation_key(collection), uuid.uuid4().hex[:12])
 
@@ -192,13 +212,24 @@ class CacheNamespace:
 
 
 def add_cache_namespace(config, namespace: str, ttl: int | None = None) -> None:
-    """Give a plugin its own cache namespace (and region, when it wants its own TTL)."""
-    registry = config.registry
-    region = registry["shopcore.cache_region"] if ttl is None else make_cache_region(registry.settings, ttl)
-    registry.setdefault("shopcore.cache_namespaces", {})[namespace] = CacheNamespace(region, namespace)
+    """Give a plugin its own cache namespace (and region, when it wants its own TTL in seconds).
+
+    A namespace has one owner: a second registration of the same name, by another plugin or the
+    core, stops start-up naming both.
+    """
+    if not isinstance(namespace, str) or not namespace or ":" in namespace:
+        raise ConfigurationError(f"cache namespace must be a non-empty name without ':', got {namespace!r}")
+
+    def register():
+        registry = config.registry
+        region = registry["shopcore.cache_region"] if ttl is None else make_cache_region(registry.settings, ttl)
+        registry.setdefault("shopcore.cache_namespaces", {})[namespace] = CacheNamespace(region, namespace)
+
+    config.action(("shopcore.cache_namespace", namespace), register)
 
 
 def get_cache(request, namespace: str) -> CacheNamespace:
+    """`request.cache(namespace)`: the CacheNamespace registered under that name (KeyError if none)."""
     return request.registry["shopcore.cache_namespaces"][namespace]
 
 

@@ -11,20 +11,16 @@ import logging
 import os
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from prometheus_client import multiprocess
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from shopcore.errors import error_response
+from shopcore.metrics import LATENCY, REQUESTS
 
 request_log = logging.getLogger("shopcore.requests")
 
-REQUESTS = Counter("shopcore_http_requests_total", "HTTP requests by route and status.", ["route", "method", "status"])
-LATENCY = Histogram("shopcore_http_request_duration_seconds", "Time to answer, by route.", ["route"],
-                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-CACHE_LOOKUPS = Counter("shopcore_cache_lookups_total", "Cache lookups by namespace and result.",
-                        ["namespace", "result"])
 
 
 def route_name(request) -> str:
