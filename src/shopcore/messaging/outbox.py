@@ -14,17 +14,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
-from sqlalchemy.engine import Engine
 
-from shopcore.db import SQLITE_WRITE_LOCK
 from shopcore.messaging.broker import JobMessage
 from shopcore.messaging.models import DONE, FAILED, PENDING, PUBLISHED, OutboxMessage, as_utc, utcnow
+from shopcore.messaging.processing import process_job
+# The registry keys and the out-of-request session factory, importable from here as before.
+from shopcore.messaging.state import HANDLERS, OPTIONS, PUBLISHER, session_factory  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-HANDLERS = "shopcore.messaging.handlers"
-OPTIONS = "shopcore.messaging.options"
-PUBLISHER = "shopcore.messaging.publisher"
 
 # Key of the per-transaction list of jobs to dispatch once it commits.
 _DISPATCH_AFTER_COMMIT = object()
@@ -32,25 +29,6 @@ _DISPATCH_AFTER_COMMIT = object()
 
 class UnknownJobKind(LookupError):
     """A job was enqueued for a kind no plugin handles (a programming error, raised at once)."""
-
-
-def session_factory(registry):
-    """Sessions for the relay and the worker, outside any request.
-
-    On SQLite (development) each takes the write lock when it begins: begun deferred, a job's
-    transaction reads its row, runs the handler (sends the mail), and its commit could then fail with
-    "database is locked" because the relay wrote meanwhile; the message would be redelivered and the
-    mail sent twice. Sessions bound to a test's connection are left as they are.
-    """
-    factory = registry["shopcore.dbsession_factory"]
-
-    def open_session():
-        session = factory()
-        if isinstance(session.bind, Engine) and session.bind.dialect.name == "sqlite":
-            session.bind = session.bind.execution_options(**{SQLITE_WRITE_LOCK: True})
-        return session
-
-    return open_session
 
 
 def enqueue_job(request, kind: str, payload: dict[str, Any]) -> str:
@@ -98,8 +76,6 @@ def dispatch(registry, messages: list[JobMessage]) -> list[JobMessage]:
         return []
     publisher = registry.get(PUBLISHER)
     if publisher is None:
-        from shopcore.messaging.processing import process_job
-
         for message in messages:
             process_job(registry, message.id)
         return list(messages)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage, as_utc, utcnow
-from shopcore.messaging.outbox import HANDLERS, OPTIONS, session_factory
+from shopcore.messaging.state import HANDLERS, OPTIONS, session_factory
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from shopcore.messaging.broker import JobMessage
 from shopcore.messaging.models import OutboxMessage, utcnow
+from shopcore.messaging.processing import process_job
 from shopcore.messaging.outbox import (OPTIONS, PUBLISHER, due_condition, kind_filter, record_published,
                                        session_factory)
 
@@ -65,8 +66,6 @@ def _publish_due(registry, publisher, kind_prefix: str, batch_size: int) -> tupl
 
 
 def _run_due_in_process(registry, kind_prefix: str, batch_size: int) -> tuple[int, int]:
-    from shopcore.messaging.processing import process_job
-
     options = registry[OPTIONS]
     with session_factory(registry)() as session:
         ids = [str(row.id) for row in session.scalars(_due_rows(options, kind_prefix, batch_size))]
