@@ -24,17 +24,17 @@ def test_fragments_are_merged_and_operations_get_the_error_response():
 
 
 def test_duplicate_path_names_both_owners():
-    with pytest.raises(SpecConflict, match=r"path /api/x/ is declared by both catalog and cart"):
+    with pytest.raises(SpecConflict, match=r"plugins 'catalog' and 'cart' both declare OpenAPI path /api/x/"):
         merge_fragments(BASE, [("catalog", fragment("/api/x/", "a")), ("cart", fragment("/api/x/", "b"))])
 
 
 def test_path_clashing_with_core_is_refused():
-    with pytest.raises(SpecConflict, match=r"path /health is declared by both core and cart"):
+    with pytest.raises(SpecConflict, match=r"the core and plugin 'cart' both declare OpenAPI path /health"):
         merge_fragments(BASE, [("cart", fragment("/health", "other"))])
 
 
 def test_duplicate_operation_id_is_refused():
-    with pytest.raises(SpecConflict, match=r"operationId listThings is declared by both catalog and cart"):
+    with pytest.raises(SpecConflict, match=r"plugins 'catalog' and 'cart' both declare OpenAPI operationId listThings"):
         merge_fragments(BASE, [("catalog", fragment("/a/", "listThings")), ("cart", fragment("/b/", "listThings"))])
 
 
@@ -42,7 +42,7 @@ def test_clashing_component_is_refused_but_an_identical_one_is_shared():
     same = {"Thing": {"type": "object"}}
     merged = merge_fragments(BASE, [("catalog", fragment("/a/", "a", same)), ("cart", fragment("/b/", "b", same))])
     assert merged["components"]["schemas"]["Thing"] == {"type": "object"}
-    with pytest.raises(SpecConflict, match=r"component schemas/Error is declared differently by core and cart"):
+    with pytest.raises(SpecConflict, match=r"component schemas/Error is declared differently by the core and plugin 'cart'"):
         merge_fragments(BASE, [("cart", fragment("/b/", "b", {"Error": {"type": "string"}}))])
 
 

@@ -40,7 +40,7 @@ def includeme(config):
     config.add_event_subscriber(remember_new_user, UserRegistered, after_commit=True)
 
 
-plugin = PluginManifest(name="wishlist", api="1.0", requires=("catalog",),
+plugin = PluginManifest(name="wishlist", api="2.0", requires=("catalog",),
                         includeme=includeme, description="Products a customer wants later")
 '''
 

@@ -1,24 +1,27 @@
 """shopcore: the WSGI application factory; wiring only, every subsystem configures itself."""
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
 from pyramid.config import Configurator
 
+from shopcore.clashes import ActionOwners
 from shopcore.errors import add_error_views
 from shopcore.openapi import install_spec
 from shopcore.openapi.memo import add_validation_memo
-from shopcore.plugins import PluginError, resolve_plugins
+from shopcore.plugins import CORE_OWNER, PluginError, resolve_plugins
 from shopcore.settings import load_settings
 
 CORE_SUBSYSTEMS = (
+    "shopcore.settings",
     "shopcore.web",
     "shopcore.observability",
     "shopcore.db",
     "shopcore.security",
     "shopcore.cache",
     "shopcore.events",
-    "shopcore.hooks",
+    "shopcore.extensions",
     "shopcore.services",
     "shopcore.openapi",
     "shopcore.migrate",
@@ -34,6 +37,13 @@ def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[s
                       environ: Mapping[str, str] | None = None, extra_includes: tuple = ()) -> Configurator:
     """The configured (and committed) core with every enabled plugin included.
 
+    The core's subsystems, every enabled plugin (in `requires` order) and the `extra_includes` are
+    all included first and committed once, so a part of one that clashes with a part of another (a
+    route, a view, a cache namespace, ...) is found by Pyramid and reported as a `PluginError`
+    naming both. Then the OpenAPI spec is assembled from the fragments that commit registered and
+    installed with what derives from it (spec routes, 405 views, the validation memo): only the core
+    adds those, in a second commit.
+
     `registry_items` lets tests and scripts supply ready-made parts (an engine, a session factory)
     before the subsystems that would otherwise build them from settings. `extra_includes` are
     included after the plugins, with the same directives (tests use them for throwaway routes).
@@ -42,28 +52,37 @@ def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[s
     config = Configurator(settings=settings)
     for key, value in (registry_items or {}).items():
         config.registry[key] = value
-    for subsystem in CORE_SUBSYSTEMS:
-        config.include(subsystem)
-    add_error_views(config)
-    config.commit()
-
+    # Settings tables added by plugins read the environment too (tests pass their own, often empty).
+    config.registry["shopcore.environ"] = os.environ if environ is None else environ
     manifests = resolve_plugins(settings["shopcore.plugins"])
     config.registry["shopcore.plugins"] = manifests
+    owners = ActionOwners(config)
+    with owners.including(CORE_OWNER):
+        for subsystem in CORE_SUBSYSTEMS:
+            config.include(subsystem)
+        add_error_views(config)
     for manifest in manifests:
         try:
-            config.include(manifest.includeme)
-            config.commit()
+            with owners.including(manifest.name):
+                config.include(manifest.includeme)
         except PluginError:
             raise
         except Exception as exc:
             raise PluginError(f"plugin {manifest.name!r} failed to configure: {type(exc).__name__}: {exc}") from exc
     for include in extra_includes:
-        config.include(include)
-        config.commit()
+        with owners.including(f"include {_include_name(include)!r}"):
+            config.include(include)
+    owners.commit()
     spec = install_spec(config)
     add_validation_memo(config, spec)
     config.commit()
     return config
+
+
+def _include_name(include) -> str:
+    if isinstance(include, str):
+        return include
+    return f"{getattr(include, '__module__', '?')}.{getattr(include, '__qualname__', '?')}"
 
 
 def main(global_config: Mapping[str, Any], **settings: Any):

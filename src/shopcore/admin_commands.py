@@ -17,10 +17,15 @@ class AdminCommand:
 
 def add_admin_command(config, name: str, run: Callable, help: str = "",
                       add_arguments: Callable | None = None) -> None:
-    commands = config.registry.setdefault("shopcore.admin_commands", {})
-    if name in commands:
-        raise ConfigurationError(f"admin command {name!r} is already defined")
-    commands[name] = AdminCommand(name, help, add_arguments or (lambda parser: None), config.maybe_dotted(run))
+    """Add `shopcore-admin CONFIG name`; a name registered twice stops start-up naming both owners."""
+    if not isinstance(name, str) or not name or name.startswith("-") or " " in name:
+        raise ConfigurationError(f"admin command name must be one word, got {name!r}")
+    command = AdminCommand(name, help, add_arguments or (lambda parser: None), config.maybe_dotted(run))
+
+    def register():
+        config.registry.setdefault("shopcore.admin_commands", {})[name] = command
+
+    config.action(("shopcore.admin_command", name), register)
 
 
 def includeme(config) -> None:

@@ -48,7 +48,7 @@ def add_event_subscriber(config, handler: Callable, event_type: type, after_comm
         subscribers = config.registry.setdefault("shopcore.event_subscribers", [])
         subscribers.append((event_type, bool(after_commit), handler))
 
-    config.action(None, register)
+    config.action(("shopcore.event_subscriber", event_type, bool(after_commit), handler), register)
 
 
 def _subscribers(registry, event: ShopEvent, after_commit: bool) -> list[Callable]:

@@ -8,11 +8,46 @@ from typing import Callable, Iterable, Sequence
 ENTRY_POINT_GROUP = "shopcore.plugins"
 # The plugin contract's version. A plugin states the major version it was written for;
 # a different major means directives or events it relies on may have changed.
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "2.0"
+# Where docs/plugins.md tells a 1.x plugin's author what changed.
+UPGRADE_SECTION = 'docs/plugins.md, section "From 1.0 to 2.0"'
+# The owner of everything the core itself configures; plugins are owned by their allow-list name.
+CORE_OWNER = ""
+# Registry key naming the owner whose configuration is being included right now.
+INCLUDING = "shopcore.including"
 
 
 class PluginError(RuntimeError):
-    """A plugin cannot be loaded; the message names it."""
+    """A plugin cannot be loaded, or clashes with another; the message names each by allow-list name."""
+
+
+def current_owner(config) -> str:
+    """The allow-list name of the plugin whose `includeme` is running (CORE_OWNER for the core).
+
+    Directives capture it when they are called, so errors found later (at commit, or when a request
+    runs an extension) still name the plugin.
+    """
+    return config.registry.get(INCLUDING, CORE_OWNER)
+
+
+def describe_owner(owner: str) -> str:
+    """`plugin 'reviews'`, `the core`, or an extra include's own description."""
+    if owner == CORE_OWNER:
+        return "the core"
+    if owner.startswith("include "):
+        return owner
+    return f"plugin {owner!r}"
+
+
+def describe_owners(first: str, second: str) -> str:
+    """`plugins 'catalog' and 'reviews'`, `the core and plugin 'reviews'`, `plugin 'reviews' (twice)`."""
+    if first == second:
+        return f"{describe_owner(first)} (twice)"
+    plain = [o for o in (first, second) if o != CORE_OWNER and not o.startswith("include ")]
+    if len(plain) == 2:
+        return f"plugins {first!r} and {second!r}"
+    ordered = sorted((first, second), key=lambda o: o != CORE_OWNER)
+    return " and ".join(describe_owner(o) for o in ordered)
 
 
 @dataclass(frozen=True)
@@ -52,9 +87,10 @@ def load_manifest(name: str, entry_point) -> PluginManifest:
     if manifest.name != name:
         raise PluginError(f"plugin {name!r}: manifest is named {manifest.name!r}")
     if contract_major(manifest.api) != contract_major(CONTRACT_VERSION):
+        upgrade = f"; see {UPGRADE_SECTION}" if contract_major(manifest.api) == "1" else ""
         raise PluginError(
             f"plugin {name!r} is written for plugin contract {manifest.api}, "
-            f"this shopcore provides {CONTRACT_VERSION}"
+            f"this shopcore provides {CONTRACT_VERSION}{upgrade}"
         )
     if not manifest.version and entry_point.dist is not None:
         manifest = PluginManifest(**{**manifest.__dict__, "version": entry_point.dist.version,

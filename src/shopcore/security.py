@@ -16,6 +16,8 @@ from pyramid.interfaces import ISecurityPolicy
 from pyramid_jwt.policy import JWTAuthenticationPolicy
 from zope.interface import implementer
 
+from shopcore.plugins import current_owner
+
 log = logging.getLogger(__name__)
 
 ADMIN = "role:admin"
@@ -103,12 +105,19 @@ def grant_permission(config, principal: str, permission: str) -> None:
     def register():
         config.registry["shopcore.acl"].insert(-1, (Allow, principal, permission))
 
-    config.action(("shopcore.grant", principal, permission), register)
+    # Two plugins may grant the same permission (a grant is not a part one of them owns), so the
+    # owner is part of the discriminator; one owner granting twice is a single grant.
+    config.action(("shopcore.grant", principal, permission, current_owner(config)), register)
 
 
 def set_identity_verifier(config, verifier) -> None:
-    """The accounts package decides whether a decoded access token still stands."""
-    config.registry["shopcore.identity_verifier"] = config.maybe_dotted(verifier)
+    """The accounts package decides whether a decoded access token still stands (one verifier only)."""
+    verifier = config.maybe_dotted(verifier)
+
+    def register():
+        config.registry["shopcore.identity_verifier"] = verifier
+
+    config.action(("shopcore.identity_verifier",), register)
 
 
 def includeme(config) -> None:

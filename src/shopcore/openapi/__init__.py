@@ -13,14 +13,16 @@ from openapi_spec_validator import validate
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import AssetResolver
 
+from shopcore.plugins import CORE_OWNER, PluginError, current_owner, describe_owner, describe_owners
+
 BASE_SPEC = Path(__file__).with_name("base.yaml")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers",
                       "securitySchemes", "links", "callbacks")
 
 
-class SpecConflict(ConfigurationError):
-    """Two parts of the spec claim the same path, operationId or component."""
+class SpecConflict(PluginError, ConfigurationError):
+    """Two parts of the spec claim the same path, operationId or component; the message names both owners."""
 
 
 def load_yaml(path: str | Path) -> dict:
@@ -29,32 +31,36 @@ def load_yaml(path: str | Path) -> dict:
 
 
 def merge_fragments(base: dict, fragments: list[tuple[str, dict]]) -> dict:
-    """The base spec with each (owner, fragment) merged in; conflicts name both owners."""
+    """The base spec with each (owner, fragment) merged in; conflicts name both owners.
+
+    Owners are allow-list names (`shopcore.plugins.CORE_OWNER` for the core, which owns the base).
+    """
     spec = copy.deepcopy(base)
     spec.setdefault("paths", {})
     spec.setdefault("components", {})
     spec.setdefault("tags", [])
-    path_owner = {path: "core" for path in spec["paths"]}
-    operation_owner = {op["operationId"]: "core" for op in _operations(spec["paths"]) if "operationId" in op}
-    component_owner = {(section, name): "core" for section, items in spec["components"].items()
+    path_owner = {path: CORE_OWNER for path in spec["paths"]}
+    operation_owner = {op["operationId"]: CORE_OWNER for op in _operations(spec["paths"]) if "operationId" in op}
+    component_owner = {(section, name): CORE_OWNER for section, items in spec["components"].items()
                        for name in (items or {})}
     tag_names = {tag["name"] for tag in spec["tags"]}
 
     for owner, fragment in fragments:
         unknown = set(fragment) - {"paths", "components", "tags"}
         if unknown:
-            raise SpecConflict(f"OpenAPI fragment of {owner} has top-level keys it may not set: "
+            raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)} has top-level keys it may not set: "
                                f"{', '.join(sorted(unknown))}")
         for path, item in (fragment.get("paths") or {}).items():
             if path in spec["paths"]:
-                raise SpecConflict(f"OpenAPI path {path} is declared by both {path_owner[path]} and {owner}")
+                raise SpecConflict(f"{describe_owners(path_owner[path], owner)} both declare OpenAPI path {path}")
             for operation in _operations({path: item}):
                 operation_id = operation.get("operationId")
                 if not operation_id:
-                    raise SpecConflict(f"OpenAPI fragment of {owner}: an operation of {path} has no operationId")
+                    raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)}: an operation of {path} "
+                                       "has no operationId")
                 if operation_id in operation_owner:
-                    raise SpecConflict(f"OpenAPI operationId {operation_id} is declared by both "
-                                       f"{operation_owner[operation_id]} and {owner}")
+                    raise SpecConflict(f"{describe_owners(operation_owner[operation_id], owner)} both declare "
+                                       f"OpenAPI operationId {operation_id}")
                 operation_owner[operation_id] = owner
             spec["paths"][path] = copy.deepcopy(item)
             path_owner[path] = owner
@@ -63,7 +69,7 @@ def merge_fragments(base: dict, fragments: list[tuple[str, dict]]) -> dict:
             for name, value in (items or {}).items():
                 if name in target and target[name] != value:
                     raise SpecConflict(f"OpenAPI component {section}/{name} is declared differently by "
-                                       f"{component_owner[(section, name)]} and {owner}")
+                                       f"{describe_owners(component_owner[(section, name)], owner)}")
                 target[name] = copy.deepcopy(value)
                 component_owner.setdefault((section, name), owner)
         for tag in fragment.get("tags") or []:
@@ -100,12 +106,22 @@ def write_spec(spec: dict) -> str:
 
 
 def add_openapi_fragment(config, asset_spec: str) -> None:
-    """Add a plugin's fragment (a YAML file, as `package:path/to/file.yaml`) to the merged spec."""
+    """Add a plugin's fragment (a YAML file, as `package:path/to/file.yaml`) to the merged spec.
+
+    Registry key `shopcore.openapi_fragments`: `(owner, path)` pairs, owner being the allow-list name.
+    """
     package = config.package_name
+    owner = current_owner(config)
     path = AssetResolver(package).resolve(asset_spec).abspath()
     if not os.path.exists(path):
         raise ConfigurationError(f"OpenAPI fragment {asset_spec} of {package} does not exist")
-    config.registry.setdefault("shopcore.openapi_fragments", []).append((package, path))
+    if ":" not in asset_spec:
+        asset_spec = f"{package}:{asset_spec}"
+
+    def register():
+        config.registry.setdefault("shopcore.openapi_fragments", []).append((owner, path))
+
+    config.action(("shopcore.openapi_fragment", asset_spec), register)
 
 
 def assemble_spec(registry) -> dict:
@@ -114,7 +130,7 @@ def assemble_spec(registry) -> dict:
     try:
         validate(spec)
     except Exception as exc:
-        owners = ", ".join(owner for owner, _ in fragments) or "core"
+        owners = ", ".join(describe_owner(owner) for owner in dict.fromkeys(o for o, _ in fragments)) or "the core"
         raise ConfigurationError(f"merged OpenAPI spec is invalid ({owners}): {exc}") from None
     return spec
 
