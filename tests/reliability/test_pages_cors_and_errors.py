@@ -86,16 +86,16 @@ SECRETS_IN_THE_FAILURE = "SELECT password_hash FROM core_users WHERE username='a
 
 def test_a_failure_inside_an_operation_names_nothing_internal(customer_app, make_product, register_extension,
                                                               caplog):
-    """A plugin's decision hook breaks with a message full of internals: the client sees a bare 500."""
+    """A plugin's extension breaks with a message full of internals: the client sees a bare 503 (the point blocks)."""
 
     def broken_adjustments(request, cart):
         raise RuntimeError(SECRETS_IN_THE_FAILURE)
 
-    register_extension("price_adjustments", broken_adjustments)
+    register_extension("cart.price_adjustments", broken_adjustments)
     customer_app.post_json("/api/cart/items/", {"product": make_product(), "quantity": 1}, expect_errors=True)
-    response = customer_app.get("/api/cart/", headers={"X-Request-ID": "trace-this-request"}, status=500)
-    assert response.json == {"detail": "Internal server error (request trace-this-request)."}
+    response = customer_app.get("/api/cart/", headers={"X-Request-ID": "trace-this-request"}, status=503)
+    assert response.json == {"detail": "Pricing the cart is temporarily unavailable; try again shortly."}
     for leaked in ("SELECT", "password_hash", "hunter2", "RuntimeError", "Traceback", "shopcore_"):
         assert leaked not in response.text
-    assert_secure_headers(response, "a 500")
+    assert_secure_headers(response, "a 503")
     assert any("trace-this-request" in record.getMessage() for record in caplog.records)

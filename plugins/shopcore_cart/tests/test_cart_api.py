@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from shopcore.hooks import PRICE_ADJUSTMENTS, Adjustment
+from shopcore_cart.api import PRICE_ADJUSTMENTS, Adjustment
 
 EMPTY_CART = {"items": [], "adjustments": [], "total_items": 0, "subtotal": "0.00", "total_price": "0.00"}
 

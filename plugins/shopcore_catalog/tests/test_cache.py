@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from shopcore.hooks import PRODUCT_REFERENCED
+from shopcore_catalog.api import PRODUCT_REFERENCED
 from shopcore.testing import make_test_configurator, request_context, require_service
 
 
@@ -114,14 +114,9 @@ def test_product_delete_reaches_list_and_detail(stocked, admin_app, testapp):
     testapp.get(f"/api/products/{stocked['product']}/", status=404)
 
 
-def test_product_deactivation_reaches_list_and_detail(stocked, admin_app, testapp, shopcore_registry):
-    implementations = shopcore_registry.setdefault("shopcore.extensions", {}).setdefault(PRODUCT_REFERENCED, [])
-    entry = (0, len(implementations), lambda request, product_id: True)
-    implementations.append(entry)
-    try:
-        admin_app.delete(f"/api/products/{stocked['product']}/", status=204)
-    finally:
-        implementations.remove(entry)
+def test_product_deactivation_reaches_list_and_detail(stocked, admin_app, testapp, register_extension):
+    register_extension(PRODUCT_REFERENCED, lambda request, product_id: True)
+    admin_app.delete(f"/api/products/{stocked['product']}/", status=204)
     assert testapp.get("/api/products/").json["count"] == 0
     testapp.get(f"/api/products/{stocked['product']}/", status=404)
     assert admin_app.get(f"/api/products/{stocked['product']}/").json["is_active"] is False

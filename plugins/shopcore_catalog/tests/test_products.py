@@ -1,23 +1,19 @@
 """Product endpoints: CRUD, permissions, exact prices, validation, and deactivation of referenced products."""
 import pytest
 
-from shopcore.hooks import PRODUCT_REFERENCED
+from shopcore_catalog.api import PRODUCT_REFERENCED
 
 
 @pytest.fixture
-def orders_keep(shopcore_registry):
+def orders_keep(register_extension):
     """A `product_referenced` implementation, as the orders plugin registers one: these ids are in orders."""
     referenced: set[int] = set()
 
     def product_in_an_order(request, product_id):
         return product_id in referenced
 
-    points = shopcore_registry.setdefault("shopcore.extensions", {})
-    implementations = points.setdefault(PRODUCT_REFERENCED, [])
-    entry = (0, len(implementations), product_in_an_order)
-    implementations.append(entry)
-    yield referenced
-    implementations.remove(entry)
+    register_extension(PRODUCT_REFERENCED, product_in_an_order)
+    return referenced
 
 
 def test_admin_creates_reads_updates_and_deletes_a_product(make_category, admin_app, testapp):

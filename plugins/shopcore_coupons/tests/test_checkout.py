@@ -2,7 +2,7 @@
 nothing, and a cancelled order giving its use back."""
 import pytest
 
-from shopcore.hooks import CHECKOUT_VALIDATORS
+from shopcore_orders.api import CHECKOUT_VALIDATORS
 
 PAST = "2020-01-01T00:00:00Z"
 

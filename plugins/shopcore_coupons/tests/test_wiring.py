@@ -15,7 +15,7 @@ def test_the_plugin_is_listed_with_its_version_and_requirements(testapp):
     listed = {plugin["name"]: plugin for plugin in testapp.get("/api/plugins/").json}
     assert listed["coupons"]["version"] == "0.1.0"
     assert listed["coupons"]["requires"] == ["cart", "orders"]
-    assert listed["coupons"]["api"] == "1.0"
+    assert listed["coupons"]["api"] == "2.0"
 
 
 def test_its_paths_are_in_the_spec(testapp):

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from shopcore.hooks import (CHECKOUT_VALIDATORS, ORDER_PLACED_IN_TRANSACTION, PRICE_ADJUSTMENTS, Adjustment,
-                            CheckoutRefused)
+from shopcore_cart.api import PRICE_ADJUSTMENTS, Adjustment
+from shopcore_orders.api import CHECKOUT_VALIDATORS, ORDER_PLACED, CheckoutRefused
 
 from shopcore_orders.events import OrderPlaced
 from shopcore_orders.models import Order, OrderLine
@@ -221,13 +221,13 @@ def test_order_placed_hook_runs_in_the_transaction_with_the_order(
             select(func.count()).select_from(OrderLine).where(OrderLine.order_id == order.id))
         recorded.append((order.id, order.user_id, order.total_price, line_count, cart.subtotal))
 
-    register_extension(ORDER_PLACED_IN_TRANSACTION, record)
+    register_extension(ORDER_PLACED, record)
     add_to_cart(customer_app.user_id, make_product(price="3.00"), 3)
     order = customer_app.post_json("/api/orders/checkout/", shop_details, status=201).json
     assert recorded == [(order["id"], customer_app.user_id, Decimal("9.00"), 1, Decimal("9.00"))]
 
 
-def test_a_hook_that_breaks_fails_the_checkout_with_a_bare_500_and_rolls_back(
+def test_a_hook_that_breaks_fails_the_checkout_with_a_bare_503_and_rolls_back(
         customer_app, make_product, add_to_cart, shop_details, stock_of, cart_of, count_orders, register_extension):
     lamp = make_product(stock=5)
     add_to_cart(customer_app.user_id, lamp, 1)
@@ -235,9 +235,9 @@ def test_a_hook_that_breaks_fails_the_checkout_with_a_bare_500_and_rolls_back(
     def broken(request, order, cart):
         raise RuntimeError("secret-internal-detail")
 
-    register_extension(ORDER_PLACED_IN_TRANSACTION, broken)
-    response = customer_app.post_json("/api/orders/checkout/", shop_details, status=500)
-    assert response.json["detail"].startswith("Internal server error (request ")
+    register_extension(ORDER_PLACED, broken)
+    response = customer_app.post_json("/api/orders/checkout/", shop_details, status=503)
+    assert response.json["detail"] == "Placing the order is temporarily unavailable; try again shortly."
     assert "secret" not in response.text and "RuntimeError" not in response.text
     assert (stock_of(lamp), cart_of(customer_app.user_id), count_orders()) == (5, [(lamp, 1)], 0)
 

@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from shopcore.hooks import CHECKOUT_VALIDATORS
+from shopcore_orders.api import CHECKOUT_VALIDATORS
 
 from shopcore_orders.events import OrderCancelled, OrderPaid
 from shopcore_orders.models import Order, OrderLine

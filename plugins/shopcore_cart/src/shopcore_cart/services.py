@@ -13,9 +13,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shopcore.errors import Conflict, InvalidInput, NotFound
-from shopcore.hooks import Adjustment, CartLine, CartSnapshot, price_adjustments
+from shopcore.extensions import run_extension_point
 
 from shopcore_cart.models import MAX_LINE_QUANTITY, CartItem, utcnow
+from shopcore_cart.points import PRICE_ADJUSTMENTS, Adjustment, CartLine, CartSnapshot
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -144,7 +145,7 @@ class CartService:
         return self.catalog.get_products([product_id]).get(product_id)
 
     def priced_cart(self, user_id: int) -> PricedCart:
-        """Two queries (the lines, then their products in one catalog call) plus the adjustment hooks."""
+        """Two queries (the lines, then their products in one catalog call) plus the price adjustments."""
         rows = self.session.execute(
             select(CartItem.id, CartItem.product_id, CartItem.quantity)
             .where(CartItem.user_id == user_id).order_by(CartItem.id)
@@ -157,7 +158,8 @@ class CartService:
                      quantity=line.quantity)
             for line in lines if line.unit_price is not None
         ))
-        adjustments = tuple(price_adjustments(self.request, snapshot))
+        adjustments = tuple(adjustment for result in run_extension_point(self.request, PRICE_ADJUSTMENTS, snapshot)
+                            for adjustment in result or ())
         return PricedCart(user_id=user_id, lines=lines, snapshot=snapshot, adjustments=adjustments)
 
     def add_item(self, user_id: int, product_id: int, quantity: int) -> tuple[CartLineState, bool]:

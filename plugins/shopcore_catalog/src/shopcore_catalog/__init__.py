@@ -1,8 +1,9 @@
 """shopcore plugin `catalog`: categories and products, with filters, search, pages and a rendered-body cache."""
 from shopcore.plugins import PluginManifest
-from shopcore.settings import SettingsError, parse_positive_int, plugin_settings
+from shopcore.settings import Setting, parse_positive_int
 
 from shopcore_catalog.demo import add_seed_arguments
+from shopcore_catalog.points import declare_points
 from shopcore_catalog.services import CACHE_NAMESPACE, SERVICE_NAME, CatalogService
 
 
@@ -10,19 +11,21 @@ def catalog_service_factory(context, request) -> CatalogService:
     return CatalogService(request)
 
 
-def cache_ttl_setting(settings) -> int | None:
-    """`shopcore.catalog.cache_ttl` (seconds), when set; otherwise the core's cache TTL applies."""
-    value = plugin_settings(settings, "catalog").get("cache_ttl")
-    if value in (None, ""):
-        return None
-    try:
-        return parse_positive_int(value)
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"setting shopcore.catalog.cache_ttl: {exc}") from None
+def parse_optional_ttl(value) -> int | None:
+    """Seconds, or None (empty) for the core's cache TTL."""
+    return None if value in (None, "") else parse_positive_int(value)
+
+
+CATALOG_SETTINGS = (
+    Setting("shopcore.catalog.cache_ttl", "", parse_optional_ttl, (),
+            "Lifetime of the catalog's cached bodies in seconds; empty uses shopcore.cache.ttl."),
+)
 
 
 def includeme(config) -> None:
-    config.add_cache_namespace(CACHE_NAMESPACE, ttl=cache_ttl_setting(config.get_settings()))
+    config.add_settings_table("shopcore.catalog.", CATALOG_SETTINGS)
+    declare_points(config)
+    config.add_cache_namespace(CACHE_NAMESPACE, ttl=config.get_settings()["shopcore.catalog.cache_ttl"])
     config.register_service_factory(catalog_service_factory, name=SERVICE_NAME)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
     config.add_migrations("shopcore_catalog:migrations")
@@ -32,5 +35,5 @@ def includeme(config) -> None:
                              add_arguments=add_seed_arguments)
 
 
-plugin = PluginManifest(name="catalog", api="1.0", requires=(), includeme=includeme,
+plugin = PluginManifest(name="catalog", api="2.0", requires=(), includeme=includeme,
                         description="Categories and products")

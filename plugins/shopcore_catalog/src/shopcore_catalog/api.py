@@ -22,13 +22,14 @@ Bad input raises `shopcore.errors.InvalidInput` naming the field. Every change t
 any other product field invalidates the product's cache entries (detail and list pages) when the
 transaction commits.
 
-Before a product is deleted the catalog asks the `product_referenced` extension point
-(`shopcore.hooks`); a plugin that keeps order lines answers True and the product is only
+Before a product is deleted the catalog asks its `catalog.product_referenced` extension point
+(`PRODUCT_REFERENCED`); a plugin that keeps order lines answers True and the product is only
 deactivated, so order history keeps it.
 """
+from shopcore_catalog.points import PRODUCT_REFERENCED
 from shopcore_catalog.services import SERVICE_NAME, CatalogService, CategoryInfo, ProductInfo
 
-__all__ = ["SERVICE_NAME", "CatalogService", "CategoryInfo", "ProductInfo", "catalog_service"]
+__all__ = ["PRODUCT_REFERENCED", "SERVICE_NAME", "CatalogService", "CategoryInfo", "ProductInfo", "catalog_service"]
 
 
 def catalog_service(request) -> CatalogService:

@@ -17,8 +17,9 @@ from sqlalchemy import and_, case, exists, func, literal_column, or_, select, tr
 from sqlalchemy.exc import IntegrityError
 
 from shopcore.errors import Conflict, InvalidInput, NotFound
-from shopcore.hooks import is_product_referenced
+from shopcore.extensions import run_extension_point
 
+from shopcore_catalog.points import PRODUCT_REFERENCED
 from shopcore_catalog.models import (CATEGORY_NAME_MAX, DESCRIPTION_MAX, PRICE_MAX, PRODUCT_NAME_MAX, SLUG_MAX,
                                      STOCK_MAX, Category, Product, utcnow)
 from shopcore.pagination import Page, fetch_page
@@ -509,7 +510,7 @@ class CatalogService:
         """Delete the product, or deactivate it when an order still refers to it; says which."""
         product = self._product(product_id)
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
-        if is_product_referenced(self.request, product.id):
+        if any(run_extension_point(self.request, PRODUCT_REFERENCED, product.id)):
             product.is_active = False
             self.session.flush()
             return "deactivated"

@@ -1,14 +1,15 @@
 """shopcore plugin `coupons`: coupon codes that discount the cart and are counted atomically at checkout.
 
 Written only against the plugin contract (docs/plugins.md): its own tables and migrations, its
-OpenAPI fragment, the `price_adjustments`, `checkout_validators` and `order_placed_in_transaction`
-extension points, and the orders plugin's `OrderCancelled` event.
+OpenAPI fragment, the cart's `cart.price_adjustments` and the orders plugin's
+`orders.checkout_validators` and `orders.order_placed` extension points, and its `OrderCancelled` event.
 """
 from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
-    from shopcore.hooks import CHECKOUT_VALIDATORS, ORDER_PLACED_IN_TRANSACTION, PRICE_ADJUSTMENTS
+    from shopcore_cart.api import PRICE_ADJUSTMENTS
+    from shopcore_orders.api import CHECKOUT_VALIDATORS, ORDER_PLACED
     from shopcore_orders.events import OrderCancelled
 
     from shopcore_coupons.checkout import (count_coupon_use, coupon_discount, give_back_coupon_use,
@@ -21,10 +22,10 @@ def includeme(config) -> None:
     config.add_request_method(checkout_state, "coupons_checkout", reify=True)
     config.add_extension(PRICE_ADJUSTMENTS, coupon_discount)
     config.add_extension(CHECKOUT_VALIDATORS, count_coupon_use)
-    config.add_extension(ORDER_PLACED_IN_TRANSACTION, record_coupon_redemption)
+    config.add_extension(ORDER_PLACED, record_coupon_redemption)
     config.add_event_subscriber(give_back_coupon_use, OrderCancelled, after_commit=False)
     config.include("shopcore_coupons.views")
 
 
-plugin = PluginManifest(name="coupons", api="1.0", requires=("cart", "orders"), includeme=includeme,
+plugin = PluginManifest(name="coupons", api="2.0", requires=("cart", "orders"), includeme=includeme,
                         description="Coupon codes for discounts on the cart and at checkout")

@@ -1,13 +1,13 @@
 """How coupons take part in the shop's decisions: the cart's discount line, checkout, and cancellation.
 
-- `price_adjustments`: the discount line of the code on the cart (none when it cannot be used).
-- `checkout_validators`: counts the use atomically, or refuses the checkout (409) saying why.
-- `order_placed_in_transaction`: keeps which order used which coupon, and takes the spent code off the cart.
+- `cart.price_adjustments`: the discount line of the code on the cart (none when it cannot be used).
+- `orders.checkout_validators`: counts the use atomically, or refuses the checkout (409) saying why.
+- `orders.order_placed`: keeps which order used which coupon, and takes the spent code off the cart.
 - `OrderCancelled`, in the transaction: the cancelled order's use is given back.
 """
 from __future__ import annotations
 
-from shopcore.hooks import Adjustment, CartSnapshot
+from shopcore_cart.api import Adjustment, CartSnapshot
 
 from shopcore_coupons.services import ADJUSTMENT_SOURCE, CouponService
 

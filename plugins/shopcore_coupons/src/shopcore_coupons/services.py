@@ -21,7 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shopcore.errors import Conflict, InvalidInput, NotFound
-from shopcore.hooks import CartSnapshot, CheckoutRefused
+from shopcore_cart.api import CartSnapshot
+from shopcore_orders.api import CheckoutRefused
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body
 
 from shopcore_coupons.models import AppliedCoupon, Coupon, CustomerUses, Redemption, utcnow

@@ -12,7 +12,7 @@ import os
 from shopcore.accounts.events import PasswordResetRequested, UserRegistered
 from shopcore.messaging import add_job_commands
 from shopcore.plugins import PluginManifest
-from shopcore.settings import SettingsError, plugin_settings
+from shopcore.settings import Setting, plugin_settings
 
 from shopcore_notifications.mailers import FileMailer, SmtpMailer
 from shopcore_notifications.mails import (MAIL_KINDS, SECRET_PAYLOAD_KINDS, order_mail, order_mails,
@@ -23,22 +23,35 @@ COMPOSER = "notifications.composer"
 MAILER = "notifications.mailer"
 
 
-def _positive_number(name: str, value) -> float:
+def _positive_number(value) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = 0
     if number <= 0:
-        raise SettingsError(f"setting shopcore.notifications.{name}: expected a positive number, got {value!r}")
+        raise ValueError(f"expected a positive number, got {value!r}")
     return number
 
 
-def _existing_path(name: str, value: str, want_dir: bool) -> str:
-    value = str(value or "").strip()
-    if value and not (os.path.isdir(value) if want_dir else os.path.isfile(value)):
-        kind = "folder" if want_dir else "file"
-        raise SettingsError(f"setting shopcore.notifications.{name}: {kind} {value!r} does not exist")
-    return value
+def _existing_path(want_dir: bool):
+    def parse(value) -> str:
+        value = str(value or "").strip()
+        if value and not (os.path.isdir(value) if want_dir else os.path.isfile(value)):
+            kind = "folder" if want_dir else "file"
+            raise ValueError(f"{kind} {value!r} does not exist")
+        return value
+
+    return parse
+
+
+NOTIFICATIONS_SETTINGS = (
+    Setting("shopcore.notifications.template_dir", "", _existing_path(want_dir=True), (),
+            "A folder whose mail templates replace the shipped ones by name."),
+    Setting("shopcore.notifications.smtp_timeout", 10, _positive_number, (),
+            "Seconds for each SMTP operation."),
+    Setting("shopcore.notifications.smtp_ca_file", "", _existing_path(want_dir=False), (),
+            "A CA bundle to verify the SMTP server's certificate with."),
+)
 
 
 def make_mailer(settings, own: dict):
@@ -48,8 +61,8 @@ def make_mailer(settings, own: dict):
         host=settings["shopcore.mail.host"], port=settings["shopcore.mail.port"],
         user=settings["shopcore.mail.user"], password=settings["shopcore.mail.password"],
         security=settings["shopcore.mail.security"],
-        timeout=_positive_number("smtp_timeout", own.get("smtp_timeout", 10)),
-        ca_file=_existing_path("smtp_ca_file", own.get("smtp_ca_file", ""), want_dir=False),
+        timeout=own["smtp_timeout"],
+        ca_file=own["smtp_ca_file"],
     )
 
 
@@ -60,9 +73,10 @@ def subscribe_order_mails(config) -> None:
 
 
 def includeme(config) -> None:
+    config.add_settings_table("shopcore.notifications.", NOTIFICATIONS_SETTINGS)
     settings = config.get_settings()
     own = plugin_settings(settings, "notifications")
-    template_dir = _existing_path("template_dir", own.get("template_dir", ""), want_dir=True)
+    template_dir = own["template_dir"]
     config.registry[COMPOSER] = MailComposer(template_environment(template_dir),
                                              shop_name=settings["shopcore.shop_name"],
                                              sender=settings["shopcore.mail.sender"],
@@ -82,5 +96,5 @@ def includeme(config) -> None:
     config.add_openapi_fragment("shopcore_notifications:openapi.yaml")
 
 
-plugin = PluginManifest(name="notifications", api="1.0", requires=(), includeme=includeme,
+plugin = PluginManifest(name="notifications", api="2.0", requires=(), includeme=includeme,
                         description="Mail for account and order events")

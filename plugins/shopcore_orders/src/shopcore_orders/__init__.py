@@ -3,10 +3,12 @@ from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
-    from shopcore.hooks import PRODUCT_REFERENCED
+    from shopcore_catalog.api import PRODUCT_REFERENCED
 
+    from shopcore_orders.points import declare_points
     from shopcore_orders.services import CACHE_NAMESPACE, order_lines_keep_product, order_service_factory
 
+    declare_points(config)
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
     config.add_migrations("shopcore_orders:migrations")
     config.add_cache_namespace(CACHE_NAMESPACE)
@@ -18,5 +20,5 @@ def includeme(config) -> None:
     config.include("shopcore_orders.metrics")
 
 
-plugin = PluginManifest(name="orders", api="1.0", requires=("catalog", "cart"), includeme=includeme,
+plugin = PluginManifest(name="orders", api="2.0", requires=("catalog", "cart"), includeme=includeme,
                         description="Checkout, payment simulation and cancellation")

@@ -22,15 +22,17 @@ Events (`shopcore_orders.events`, fields `order_id`, `user_id`), emitted with `r
 `OrderPlaced`, `OrderPaid`, `OrderCancelled`, `OrderShipped`, `OrderDelivered`. Subscribe in the
 transaction to write rows that must commit with the order, or after commit to react.
 
-Hooks (`shopcore.hooks`) checkout calls, in this order, all inside its transaction:
-`price_adjustments(request, cart)` (through the cart service; the adjustments are copied into the
-order), `checkout_validators(request, cart)` before any stock is taken (raise `CheckoutRefused`
-for a 409), then, after the order and its lines are written, `order_placed_in_transaction(request,
-order, cart)` where `order` is the `Order` row (`id`, `user_id`, `status`, `subtotal`,
-`total_price`, ...). The plugin answers `product_referenced` for products its order lines keep.
+Extension points checkout calls, in this order, all inside its transaction: the cart's
+`cart.price_adjustments(request, cart)` (through the cart service; the adjustments are copied into
+the order), its own `orders.checkout_validators(request, cart)` before any stock is taken (raise
+`CheckoutRefused` for a 409), then, after the order and its lines are written,
+`orders.order_placed(request, order, cart)` where `order` is the `Order` row (`id`, `user_id`,
+`status`, `subtotal`, `total_price`, ...). The plugin answers the catalog's
+`catalog.product_referenced` for products its order lines keep.
 """
 from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderEvent, OrderPaid, OrderPlaced, OrderShipped
+from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED, CheckoutRefused
 from shopcore_orders.services import OrderService
 
-__all__ = ["OrderCancelled", "OrderDelivered", "OrderEvent", "OrderPaid", "OrderPlaced", "OrderService",
+__all__ = ["CHECKOUT_VALIDATORS", "ORDER_PLACED", "CheckoutRefused", "OrderCancelled", "OrderDelivered", "OrderEvent", "OrderPaid", "OrderPlaced", "OrderService",
            "OrderShipped"]

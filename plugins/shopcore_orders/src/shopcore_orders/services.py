@@ -13,10 +13,11 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
-from shopcore.hooks import CheckoutRefused, run_checkout_validators, run_order_placed_in_transaction
+from shopcore.extensions import run_extension_point
 
 from shopcore.pagination import fetch_page, page_body
 from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderShipped
+from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED
 from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
                                     PAYMENT_METHOD_MAX, PENDING, SHIPPED, SHIPPING_ADDRESS_MAX, Order,
                                     OrderAdjustment, OrderLine, utcnow)
@@ -121,10 +122,8 @@ class OrderService:
             line = cart.unavailable_lines[0]
             raise self._unavailable(line.product_id, line.product_name, line.quantity, line.quantity_available,
                                     sold=line.sold)
-        try:
-            run_checkout_validators(self.request, cart.snapshot)
-        except CheckoutRefused as refusal:
-            raise Conflict(refusal.reason) from None
+        # A validator refuses with CheckoutRefused, a Conflict: it propagates as the 409.
+        run_extension_point(self.request, CHECKOUT_VALIDATORS, cart.snapshot)
         catalog = self.request.find_service(name="catalog")
         short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
         if short:
@@ -150,7 +149,7 @@ class OrderService:
         self.session.execute(insert(OrderLine), lines)
         if adjustments:
             self.session.execute(insert(OrderAdjustment), adjustments)
-        run_order_placed_in_transaction(self.request, order, cart.snapshot)
+        run_extension_point(self.request, ORDER_PLACED, order, cart.snapshot)
         carts.clear(user_id)
         self._changed(user_id)
         self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id))

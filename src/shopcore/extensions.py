@@ -1,0 +1,178 @@
+"""Extension points: where a plugin takes part in another plugin's decision rather than reacts to an event.
+
+The plugin that makes the decision declares the point, in its own `includeme`:
+
+    config.add_extension_point("cart.price_adjustments", doc="...", budget_seconds=2, failure="block")
+
+and calls it where the decision is made:
+
+    results = run_extension_point(request, "cart.price_adjustments", snapshot)
+
+Other plugins take part with `config.add_extension("cart.price_adjustments", implementation, order=0)`.
+A point's name is `<owner plugin>.<point>`; declaring a name twice (two plugins, or one plugin twice)
+and adding to a point nobody declared are start-up errors, both checked at commit so include order
+does not matter.
+
+`run_extension_point` enforces the point's contract on every call:
+
+- implementations run in `order` (lower first; ties keep include order); their results come back
+  in that order;
+- an implementation raising `shopcore.errors.ShopError` has made a decision (a 409 refusal, a 400)
+  and the error propagates unchanged;
+- any other exception is logged (logger `shopcore.extensions`, with the plugin's allow-list name);
+  with `failure="block"` the request fails with a 503 whose detail names the point's purpose and
+  nothing internal, with `failure="proceed"` that implementation's result is skipped;
+- each call is timed; a call over `budget_seconds` is logged at WARNING (plugin, point, elapsed) and
+  is then a failure under the same policy (503, or its result discarded).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
+
+from pyramid.exceptions import ConfigurationError
+
+from shopcore.errors import ServiceUnavailable, ShopError
+from shopcore.plugins import CORE_OWNER, PluginError, current_owner, describe_owner
+
+log = logging.getLogger(__name__)
+
+FAILURE_POLICIES = ("block", "proceed")
+DEFAULT_BUDGET_SECONDS = 2.0
+# Registry keys.
+POINTS = "shopcore.extension_points"
+IMPLEMENTATIONS = "shopcore.extensions"
+# Points are registered before implementations whatever the include order (Pyramid runs actions by
+# `order`, then in registration order), so an implementation can check its point exists.
+POINT_ACTION_ORDER = -5
+IMPLEMENTATION_ACTION_ORDER = 5
+
+
+@dataclass(frozen=True)
+class ExtensionPoint:
+    """A declared point: its name, what it is for, its time budget and failure policy, its owner."""
+
+    name: str
+    doc: str
+    budget_seconds: float
+    failure: str
+    owner: str
+
+    @property
+    def summary(self) -> str:
+        """The doc's first line, used (without anything internal) in the 503 a blocked point answers."""
+        return self.doc.strip().splitlines()[0].rstrip(".")
+
+
+class Extension(NamedTuple):
+    """One implementation of a point (a tuple whose last item is the implementation)."""
+
+    order: int
+    sequence: int
+    owner: str
+    implementation: Callable
+
+
+def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+                        failure: str = "block") -> None:
+    """Declare a decision point this plugin calls with `run_extension_point`."""
+    owner = current_owner(config)
+    if not isinstance(name, str) or "." not in name.strip(".") or name != name.strip():
+        raise ConfigurationError(f"extension point name {name!r} must be '<owner plugin>.<point>'")
+    if failure not in FAILURE_POLICIES:
+        raise ConfigurationError(f"extension point {name!r}: failure must be one of "
+                                 f"{', '.join(FAILURE_POLICIES)}, got {failure!r}")
+    if not isinstance(budget_seconds, (int, float)) or isinstance(budget_seconds, bool) or budget_seconds <= 0:
+        raise ConfigurationError(f"extension point {name!r}: budget_seconds must be a positive number")
+    if not isinstance(doc, str) or not doc.strip():
+        raise ConfigurationError(f"extension point {name!r}: doc must say what the point is for")
+    point = ExtensionPoint(name, doc.strip(), float(budget_seconds), failure, owner)
+
+    def register():
+        config.registry.setdefault(POINTS, {})[name] = point
+
+    config.action(("shopcore.extension_point", name), register, order=POINT_ACTION_ORDER)
+
+
+def add_extension(config, name: str, implementation: Callable, order: int = 0) -> None:
+    """Take part in a declared point; `implementation` is called with the point's arguments."""
+    owner = current_owner(config)
+    implementation = config.maybe_dotted(implementation)
+    if not callable(implementation):
+        raise ConfigurationError(f"extension for {name!r} must be callable")
+
+    def register():
+        registry = config.registry
+        points = registry.get(POINTS, {})
+        if name not in points:
+            declared = ", ".join(sorted(points)) or "none"
+            raise PluginError(f"{describe_owner(owner)} adds to extension point {name!r}, which no enabled "
+                              f"plugin declares (declared: {declared})")
+        entries = registry.setdefault(IMPLEMENTATIONS, {}).setdefault(name, [])
+        entries.append(Extension(order, len(entries), owner, implementation))
+        entries.sort(key=lambda entry: (entry.order, entry.sequence))
+
+    config.action(("shopcore.extension", name, implementation), register, order=IMPLEMENTATION_ACTION_ORDER)
+
+
+def extension_point(registry, name: str) -> ExtensionPoint:
+    try:
+        return registry[POINTS][name]
+    except KeyError:
+        raise LookupError(f"extension point {name!r} is not declared") from None
+
+
+def extensions(registry, name: str) -> list[Extension]:
+    """The implementations of a declared point, in call order."""
+    extension_point(registry, name)
+    return list(registry.get(IMPLEMENTATIONS, {}).get(name, ()))
+
+
+def run_extension_point(request, name: str, *args: Any) -> list:
+    """Call every implementation of `name` with `(request, *args)`; their results, in order.
+
+    Failures and budget overruns are handled by the point's policy (see the module docstring).
+    """
+    point = extension_point(request.registry, name)
+    results = []
+    for extension in extensions(request.registry, name):
+        started = time.perf_counter()
+        try:
+            result = extension.implementation(request, *args)
+        except ShopError:
+            raise
+        except Exception:
+            log.exception("extension of %s on point %s failed (policy %s) [request %s]",
+                          describe_owner(extension.owner), name, point.failure, request_id(request))
+            _fail(point)
+            continue
+        elapsed = time.perf_counter() - started
+        if elapsed > point.budget_seconds:
+            log.warning("extension of %s on point %s took %.3f s, over its budget of %.3f s (policy %s) [request %s]",
+                        describe_owner(extension.owner), name, elapsed, point.budget_seconds, point.failure,
+                        request_id(request))
+            _fail(point)
+            continue
+        results.append(result)
+    return results
+
+
+def request_id(request) -> str:
+    return getattr(request, "environ", {}).get("shopcore.request_id", "-")
+
+
+def _fail(point: ExtensionPoint) -> None:
+    if point.failure == "block":
+        raise ServiceUnavailable(f"{point.summary} is temporarily unavailable; try again shortly.",
+                                 headers={"Retry-After": "5"})
+
+
+def includeme(config) -> None:
+    config.add_directive("add_extension_point", add_extension_point, action_wrap=True)
+    config.add_directive("add_extension", add_extension, action_wrap=True)
+
+
+__all__ = ["Extension", "ExtensionPoint", "add_extension", "add_extension_point", "extension_point",
+           "extensions", "run_extension_point"]
