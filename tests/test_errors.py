@@ -5,6 +5,7 @@ import pytest
 import webtest
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from shopcore.errors import Forbidden
 from shopcore.testing import AuthenticatedApp, make_test_configurator
 
 FRAGMENT = str(Path(__file__).with_name("errors_fixture") / "openapi.yaml")
@@ -39,6 +40,10 @@ def flaky(request):
     return {"attempts": len(attempts)}
 
 
+def forbidden(request):
+    raise Forbidden("Only the order's owner may do this.")
+
+
 def include_test_routes(config):
     config.add_openapi_fragment(FRAGMENT)
     config.add_route("test_echo", "/test/echo/")
@@ -56,6 +61,9 @@ def include_test_routes(config):
                     permission=NO_PERMISSION_REQUIRED)
     config.add_view(lambda request: {"ok": True}, route_name="test_secret", request_method="GET",
                     renderer="json", openapi=True, permission="test.secret")
+    config.add_route("test_forbidden", "/test/forbidden/")
+    config.add_view(forbidden, route_name="test_forbidden", request_method="GET", renderer="json", openapi=True,
+                    permission=NO_PERMISSION_REQUIRED)
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +243,8 @@ def test_head_is_answered_as_a_get_without_body(app):
 def test_serialization_failure_is_retried_with_a_fresh_transaction(app, errors_wsgi_app):
     errors_wsgi_app.registry["test.flaky_attempts"] = []
     assert app.get("/test/flaky/").json == {"attempts": 2}
+
+
+def test_a_service_raising_forbidden_is_a_403_of_the_one_shape(app):
+    body = assert_error_shape(app.get("/test/forbidden/", status=403), 403)
+    assert body == {"detail": "Only the order's owner may do this."}

@@ -16,3 +16,25 @@ def test_plugins_lists_enabled_plugins_in_include_order(testapp, shopcore_plugin
     assert sorted(names) == sorted(shopcore_plugins)
     if "orders" in names:
         assert names.index("catalog") < names.index("cart") < names.index("orders")
+
+
+def plugin_checks(config):
+    config.add_readiness_check("search-index", lambda request: None)
+    config.add_readiness_check("payments", "tests.test_health.payments_down")
+
+
+def payments_down(request):
+    raise ConnectionError("payments gateway refused the connection")
+
+
+def test_ready_lists_registered_checks_and_fails_when_one_is_down(shopcore_settings, caplog):
+    import webtest
+
+    from shopcore.testing import make_test_configurator
+
+    app = webtest.TestApp(make_test_configurator(shopcore_settings, extra_includes=(plugin_checks,)).make_wsgi_app())
+    response = app.get("/ready", status=503)
+    assert response.json == {"status": "unavailable", "checks": {"database": "ok", "cache": "ok", "broker": "ok",
+                                                                "search-index": "ok", "payments": "down"}}
+    assert "refused" not in response.text
+    assert any("payments is down" in record.getMessage() for record in caplog.records)

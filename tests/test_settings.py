@@ -89,3 +89,51 @@ def test_development_generates_and_keeps_a_secret(tmp_path):
     second = load_settings(raw, {})["shopcore.secret"]
     assert first == second and len(first) >= 32
     assert (tmp_path / "secret").stat().st_mode & 0o777 == 0o600
+
+
+def settings_include(config):
+    from shopcore.settings import Setting, parse_positive_int
+
+    config.add_settings_table("shopcore.wishlist.", (
+        Setting("shopcore.wishlist.max_items", 100, parse_positive_int, ("WISHLIST_MAX_ITEMS",), "Most items."),
+        Setting("shopcore.wishlist.label", "Wishlist", str, (), "Shown as the title."),
+    ))
+    # Parsed already: the rest of includeme can use the value.
+    assert config.get_settings()["shopcore.wishlist.max_items"] + 0 >= 1
+
+
+def wishlist_app(shopcore_settings, environ=None, **values):
+    from shopcore import make_configurator
+
+    return make_configurator({**shopcore_settings, **values}, environ=environ or {},
+                             extra_includes=(settings_include,)).registry
+
+
+def test_a_settings_table_parses_into_the_registry(shopcore_settings):
+    registry = wishlist_app(shopcore_settings, **{"shopcore.wishlist.max_items": "7"})
+    assert registry.settings["shopcore.wishlist.max_items"] == 7
+    assert registry.settings["shopcore.wishlist.label"] == "Wishlist"
+    tables = registry["shopcore.settings_tables"]
+    assert list(tables)[:2] == ["shopcore.messaging.", "shopcore.accounts."]
+    assert tables["shopcore.wishlist."].owner == "include 'tests.test_settings.settings_include'"
+
+
+def test_a_settings_table_reads_the_environment(shopcore_settings):
+    registry = wishlist_app(shopcore_settings, environ={"WISHLIST_MAX_ITEMS": "12"})
+    assert registry.settings["shopcore.wishlist.max_items"] == 12
+
+
+def test_a_bad_value_in_a_settings_table_stops_start_up_naming_it(shopcore_settings):
+    with pytest.raises(SettingsError, match=r"^setting shopcore.wishlist.max_items: expected a positive whole number"):
+        wishlist_app(shopcore_settings, **{"shopcore.wishlist.max_items": "0"})
+
+
+def test_a_misspelt_key_under_a_table_prefix_stops_start_up(shopcore_settings):
+    with pytest.raises(SettingsError, match=r"setting shopcore.wishlist.max_item: unknown \(known: "
+                                            r"shopcore.wishlist.label, shopcore.wishlist.max_items\)"):
+        wishlist_app(shopcore_settings, **{"shopcore.wishlist.max_item": "5"})
+
+
+def test_a_bad_account_setting_still_names_it(shopcore_settings):
+    with pytest.raises(SettingsError, match=r"setting shopcore.accounts.password_min_length: expected a positive"):
+        wishlist_app(shopcore_settings, **{"shopcore.accounts.password_min_length": "-1"})

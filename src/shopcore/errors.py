@@ -39,6 +39,12 @@ class InvalidInput(ShopError):
         super().__init__(f"{field}: {message}", [{"field": field, "message": message}])
 
 
+class Forbidden(ShopError):
+    """The caller is known but may not do this (403); for a missing login the core answers 401 itself."""
+
+    status = 403
+
+
 class NotFound(ShopError):
     status = 404
 

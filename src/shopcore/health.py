@@ -1,8 +1,16 @@
-"""Health and introspection: `/health`, `/ready` and `/api/plugins/`."""
+"""Health and introspection: `/health`, `/ready` and `/api/plugins/`.
+
+`/ready` runs every readiness check registered with `config.add_readiness_check(name, check)`, in
+registration order: the core's `database`, `cache` and `broker`, then the plugins'. A check is
+`check(request)`; it returns when what it checks is reachable and raises when it is not. The answer
+is 200 with every check "ok", or 503 naming the ones that are "down" (the reason is logged, not
+shown). Keep a check fast (well under a second): load balancers call `/ready` often.
+"""
 from __future__ import annotations
 
 import logging
 
+from pyramid.exceptions import ConfigurationError
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import text
 
@@ -39,12 +47,26 @@ def check_broker(request) -> None:
             connection.ensure_connection(max_retries=1, timeout=2)
 
 
-READINESS_CHECKS = (("database", check_database), ("cache", check_cache), ("broker", check_broker))
+READINESS_CHECKS = "shopcore.readiness_checks"  # registry key: {name: check}, in registration order
+
+
+def add_readiness_check(config, name: str, check) -> None:
+    """Make `/ready` run `check(request)` under `name`; a name registered twice stops start-up."""
+    check = config.maybe_dotted(check)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"readiness check name must be a non-empty string, got {name!r}")
+    if not callable(check):
+        raise ConfigurationError(f"readiness check {name!r} is not callable")
+
+    def register():
+        config.registry.setdefault(READINESS_CHECKS, {})[name] = check
+
+    config.action(("shopcore.readiness_check", name), register)
 
 
 def ready_view(request):
     checks = {}
-    for name, check in READINESS_CHECKS:
+    for name, check in request.registry.get(READINESS_CHECKS, {}).items():
         try:
             check(request)
             checks[name] = "ok"
@@ -65,6 +87,10 @@ def plugins_view(request):
 
 
 def includeme(config) -> None:
+    config.add_directive("add_readiness_check", add_readiness_check)
+    config.add_readiness_check("database", check_database)
+    config.add_readiness_check("cache", check_cache)
+    config.add_readiness_check("broker", check_broker)
     config.add_route("health", "/health")
     config.add_route("ready", "/ready")
     config.add_route("plugins", "/api/plugins/")

@@ -5,7 +5,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, MutableMapping
 from urllib.parse import quote
 
 
@@ -195,12 +195,113 @@ def plugin_settings(settings: Mapping[str, Any], plugin: str) -> dict[str, Any]:
     return {key[len(prefix):]: value for key, value in settings.items() if key.startswith(prefix)}
 
 
-def settings_table_markdown() -> str:
-    """The configuration table of the README, made from SETTINGS so the two cannot drift apart."""
+@dataclass(frozen=True)
+class SettingsTable:
+    """The settings one owner (the core, a core package or a plugin) reads under its prefix."""
+
+    prefix: str
+    settings: tuple[Setting, ...]
+    owner: str = ""  # allow-list name; "" for the core
+
+
+SETTINGS_TABLES = "shopcore.settings_tables"  # registry key: {prefix: SettingsTable}, in registration order
+# The core's own table, listed first in the README; its values are parsed by load_settings.
+CORE_TABLE = SettingsTable("shopcore.", SETTINGS)
+
+
+def parse_table(settings: MutableMapping[str, Any], prefix: str, rows: Iterable[Setting],
+                environ: Mapping[str, str] | None = None) -> None:
+    """Parse every row of a table in place (default when absent, environment first), or SettingsError.
+
+    A key under `prefix` that no row declares is refused too, so a misspelt setting is not ignored.
+    """
+    environ = {} if environ is None else environ
+    rows = tuple(rows)
+    known = {row.key for row in rows}
+    for key in list(settings):
+        if key.startswith(prefix) and key not in known:
+            raise SettingsError(f"setting {key}: unknown (known: {', '.join(sorted(known)) or 'none'})")
+    for row in rows:
+        value = settings.get(row.key, row.default)
+        for name in row.env:
+            if environ.get(name, "") != "":
+                value = environ[name]
+                break
+        try:
+            settings[row.key] = row.parse(value)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"setting {row.key}: {exc}") from None
+
+
+def add_settings_table(config, prefix: str, settings: Iterable[Setting]) -> None:
+    """`config.add_settings_table("shopcore.wishlist.", (Setting(...), ...))`: declare a plugin's settings.
+
+    Each row's value (the ini's, else the environment's when the row names variables, else its
+    default) is parsed at once, so the plugin reads the parsed value from `config.get_settings()`
+    right after, in its own includeme; a wrong value stops start-up with `SettingsError` naming the
+    setting, and so does a key under the prefix that no row declares. The table joins the README's
+    generated settings table. Two tables with the same prefix stop start-up naming both owners.
+    """
+    from shopcore.plugins import current_owner
+
+    rows = tuple(settings)
+    if not (isinstance(prefix, str) and prefix.startswith("shopcore.") and prefix.endswith(".")
+            and prefix.count(".") >= 2):
+        raise SettingsError(f"settings prefix must look like 'shopcore.<name>.', got {prefix!r}")
+    for row in rows:
+        if not isinstance(row, Setting) or not row.key.startswith(prefix) or row.key == prefix:
+            raise SettingsError(f"settings table {prefix}: {getattr(row, 'key', row)!r} is not a Setting "
+                                f"under {prefix}")
+    table = SettingsTable(prefix, rows, current_owner(config))
+    parse_table(config.registry.settings, prefix, rows, config.registry.get("shopcore.environ", os.environ))
+
+    def register():
+        config.registry.setdefault(SETTINGS_TABLES, {})[prefix] = table
+
+    config.action(("shopcore.settings_prefix", prefix), register)
+
+
+def includeme(config) -> None:
+    config.add_directive("add_settings_table", add_settings_table)
+
+
+def settings_table_markdown(tables: Iterable[SettingsTable] | None = None) -> str:
+    """The configuration table of the README, made from the settings tables so the two cannot drift apart.
+
+    Without `tables`, those of the shop as the README describes it (`readme_settings_tables`).
+    """
+    tables = readme_settings_tables() if tables is None else tables
     rows = ["| Setting | Environment | Default | Meaning |", "|---|---|---|---|"]
-    for setting in SETTINGS:
+    for setting in (row for table in tables for row in table.settings):
         default = " ".join(setting.default) if isinstance(setting.default, list) else setting.default
         default = f"`{default}`" if default not in ("", None) else "—"
         env = ", ".join(f"`{name}`" for name in setting.env) or "—"
         rows.append(f"| `{setting.key}` | {env} | {default} | {setting.doc} |")
     return "\n".join(rows)
+
+
+# The plugins whose settings the README lists: the shop's own, and the coupons example.
+README_PLUGINS = ("catalog", "cart", "orders", "notifications", "coupons")
+README_BLOCK_START = "<!-- settings-table"
+README_BLOCK_END = "<!-- end settings-table -->"
+
+
+def readme_settings_tables() -> list[SettingsTable]:
+    """The core's table, then every table the core packages and README_PLUGINS register."""
+    from shopcore import make_configurator
+
+    raw = {"sqlalchemy.url": "sqlite://", "shopcore.secret": "readme" * 8, "shopcore.plugins": README_PLUGINS,
+           "shopcore.env": "testing"}
+    registry = make_configurator(raw, environ={}).registry
+    return [CORE_TABLE, *registry.get(SETTINGS_TABLES, {}).values()]
+
+
+def update_readme(path: str | Path) -> None:
+    """Rewrite the README's settings-table block (run `update_readme("README.md")` after changing a table)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    start = text.index(README_BLOCK_START)
+    header_end = text.index("\n", start) + 1
+    end = text.index(README_BLOCK_END)
+    path.write_text(text[:header_end] + settings_table_markdown() + "\n" + text[end:], encoding="utf-8")
+

@@ -20,11 +20,11 @@ def includeme(config) -> None:
     from shopcore.accounts.passwords import PasswordHashing
     from shopcore.accounts.ratelimit import RateLimits
     from shopcore.accounts.revocation import make_revocation_store
-    from shopcore.accounts.settings import load_account_settings, rate_limit_settings
+    from shopcore.accounts.settings import ACCOUNT_SETTINGS, rate_limit_settings
     from shopcore.accounts.views import add_account_views
 
     settings = config.get_settings()
-    load_account_settings(settings)
+    config.add_settings_table("shopcore.accounts.", ACCOUNT_SETTINGS)
     config.registry["shopcore.accounts.password_hashing"] = PasswordHashing.from_settings(settings)
     config.registry["shopcore.accounts.revocation_store"] = make_revocation_store(settings)
     config.registry["shopcore.accounts.rate_limits"] = RateLimits(rate_limit_settings(settings),

@@ -1,9 +1,12 @@
-"""Account settings (`shopcore.accounts.*`): reset links, password length, rate limits; checked at start-up."""
+"""Account settings (`shopcore.accounts.*`): reset links, password length, rate limits.
+
+Declared with `config.add_settings_table`, which checks them at start-up (an unknown key too).
+"""
 from __future__ import annotations
 
-from typing import Any, MutableMapping
+from typing import Any
 
-from shopcore.settings import Setting, SettingsError, parse_choice, parse_list, parse_positive_int
+from shopcore.settings import Setting, parse_choice, parse_list, parse_positive_int
 
 
 def parse_rate(value: Any) -> str:
@@ -54,19 +57,6 @@ ACCOUNT_SETTINGS: tuple[Setting, ...] = (
     Setting("shopcore.accounts.rate.register_ip", "20/hour", parse_rate, (),
             "Registrations per client address."),
 )
-
-
-def load_account_settings(settings: MutableMapping[str, Any]) -> None:
-    """Parse every account setting in place (default when absent), or SettingsError naming it."""
-    known = {setting.key for setting in ACCOUNT_SETTINGS}
-    for key in settings:
-        if key.startswith("shopcore.accounts.") and key not in known:
-            raise SettingsError(f"setting {key}: unknown (known: {', '.join(sorted(known))})")
-    for setting in ACCOUNT_SETTINGS:
-        try:
-            settings[setting.key] = setting.parse(settings.get(setting.key, setting.default))
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"setting {setting.key}: {exc}") from None
 
 
 def rate_limit_settings(settings) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Callable
 from pyramid.exceptions import ConfigurationError
 
 from shopcore.messaging.commands import add_job_commands
-from shopcore.messaging.options import parse_options
+from shopcore.messaging.options import MESSAGING_SETTINGS, PREFIX, parse_options
 from shopcore.messaging.outbox import HANDLERS, OPTIONS, PUBLISHER, UnknownJobKind, enqueue_job
 from shopcore.messaging.processing import Job, JobHandler, PermanentJobError
 
@@ -46,6 +46,7 @@ def includeme(config) -> None:
     from shopcore.messaging import models  # noqa: F401  (the outbox table joins Base.metadata)
     from shopcore.messaging.broker import Publisher
 
+    config.add_settings_table(PREFIX, MESSAGING_SETTINGS)
     options = parse_options(config.get_settings())
     config.registry[OPTIONS] = options
     if PUBLISHER not in config.registry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from shopcore.settings import SettingsError
+from shopcore.settings import Setting, SettingsError
 
 
 def _positive_number(value: Any) -> float:
@@ -28,23 +28,27 @@ def _queue_name(value: Any) -> str:
     return name
 
 
-# key: (default, parser, what it means)
-FIELDS = {
-    "queue": ("shopcore.jobs", _queue_name, "Durable queue the jobs go to; failures go to `<queue>.dead`."),
-    "max_attempts": (5, _positive_int, "Tries of a job before it is dead-lettered."),
-    "retry_base": (30, _positive_number, "Seconds before the first retry; doubled for each further one."),
-    "retry_max": (3600, _positive_number, "Longest wait between two tries, in seconds."),
-    "relay_interval": (5, _positive_number, "Seconds between two relay passes in the worker."),
-    "redeliver_after": (3600, _positive_number,
-                        "A published job still unfinished after this many seconds is published again."),
-    "publish_timeout": (2, _positive_number,
-                        "Seconds a request waits for the broker after commit before leaving it to the relay."),
-    "broker_pause": (5, _positive_number,
-                     "After a failed publish, seconds during which publishing is not tried (the relay catches up)."),
-    "visibility_timeout": (3600, _positive_number,
-                           "Redis broker: an unacked message is redelivered after this many seconds."),
-    "keep_done_days": (7, _positive_number, "Finished jobs are deleted from the outbox after this many days."),
-}
+MESSAGING_SETTINGS: tuple[Setting, ...] = (
+    Setting("shopcore.messaging.queue", "shopcore.jobs", _queue_name, (),
+            "Durable queue the jobs go to; failures go to `<queue>.dead`."),
+    Setting("shopcore.messaging.max_attempts", 5, _positive_int, (), "Tries of a job before it is dead-lettered."),
+    Setting("shopcore.messaging.retry_base", 30, _positive_number, (),
+            "Seconds before the first retry; doubled for each further one."),
+    Setting("shopcore.messaging.retry_max", 3600, _positive_number, (), "Longest wait between two tries, in seconds."),
+    Setting("shopcore.messaging.relay_interval", 5, _positive_number, (),
+            "Seconds between two relay passes in the worker."),
+    Setting("shopcore.messaging.redeliver_after", 3600, _positive_number, (),
+            "A published job still unfinished after this many seconds is published again."),
+    Setting("shopcore.messaging.publish_timeout", 2, _positive_number, (),
+            "Seconds a request waits for the broker after commit before leaving it to the relay."),
+    Setting("shopcore.messaging.broker_pause", 5, _positive_number, (),
+            "After a failed publish, seconds during which publishing is not tried (the relay catches up)."),
+    Setting("shopcore.messaging.visibility_timeout", 3600, _positive_number, (),
+            "Redis broker: an unacked message is redelivered after this many seconds."),
+    Setting("shopcore.messaging.keep_done_days", 7, _positive_number, (),
+            "Finished jobs are deleted from the outbox after this many days."),
+)
+PREFIX = "shopcore.messaging."
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,11 @@ class MessagingOptions:
 
 
 def parse_options(settings: Mapping[str, Any]) -> MessagingOptions:
+    """The options from settings (parsed again here, so a plain settings dict works too)."""
     values = {}
-    for key, (default, parse, _doc) in FIELDS.items():
-        name = f"shopcore.messaging.{key}"
+    for row in MESSAGING_SETTINGS:
         try:
-            values[key] = parse(settings.get(name, default))
+            values[row.key[len(PREFIX):]] = row.parse(settings.get(row.key, row.default))
         except (TypeError, ValueError) as exc:
-            raise SettingsError(f"setting {name}: {exc}") from None
+            raise SettingsError(f"setting {row.key}: {exc}") from None
     return MessagingOptions(broker_url=settings.get("shopcore.broker_url", ""), **values)
