@@ -32,8 +32,11 @@ def test_ready_lists_registered_checks_and_fails_when_one_is_down(shopcore_setti
 
     from shopcore.testing import make_test_configurator
 
-    app = webtest.TestApp(make_test_configurator(shopcore_settings, extra_includes=(plugin_checks,)).make_wsgi_app())
-    response = app.get("/ready", status=503)
+    config = make_test_configurator(shopcore_settings, extra_includes=(plugin_checks,))
+    try:
+        response = webtest.TestApp(config.make_wsgi_app()).get("/ready", status=503)
+    finally:
+        config.registry["shopcore.engine"].dispose()  # its pooled connection must not outlive the test
     assert response.json == {"status": "unavailable", "checks": {"database": "ok", "cache": "ok", "broker": "ok",
                                                                 "search-index": "ok", "payments": "down"}}
     assert "refused" not in response.text

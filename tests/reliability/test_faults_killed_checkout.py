@@ -2,7 +2,7 @@
 order (its lines, the stock it took, its mail in the outbox, an empty cart) or nothing at all.
 
 The server is a real process (waitress, real commits) that this test starts and kills. Fault injection
-from outside the code under test: the script that starts it registers an `order_placed_in_transaction`
+from outside the code under test: the script that starts it registers an `orders.order_placed`
 hook, exactly as a plugin would, that reports the order and holds the transaction open for a while, so
 the kill lands while a checkout is inside its transaction (and others wait for it).
 """
@@ -41,7 +41,7 @@ def hold_the_transaction(request, order, cart):
     time.sleep(hold)
 
 def include(config):
-    config.add_extension("order_placed_in_transaction", hold_the_transaction)
+    config.add_extension("orders.order_placed", hold_the_transaction)
 
 app = make_configurator(get_appsettings(ini), environ={}, extra_includes=(include,)).make_wsgi_app()
 print("serving", flush=True)
