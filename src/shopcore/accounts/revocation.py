@@ -94,17 +94,22 @@ class RedisRevocationStore:
             except self.errors as exc:
                 self._fail("check a token", exc)
             else:
+                now = time.time()
                 if complete:
-                    now = time.time()
                     return any(expiry is not None and expiry > now for expiry in expiries)
-                self._reload(request)
+                reloaded = self._reload(request)
+                if reloaded is not None:
+                    return any(reloaded.get(key, 0) > now for key in keys)
         return self.record.is_revoked(request, keys)
 
-    def _reload(self, request) -> None:
-        """Copy the record's revocations into Redis, then mark it complete (one process at a time)."""
+    def _reload(self, request) -> dict[str, float] | None:
+        """Copy the record's revocations into Redis, then mark it complete (one process at a time).
+
+        The revocations copied (key -> expiry), or None when another process is copying or Redis failed.
+        """
         try:
             if not self.client.set(self.reload_lock, b"1", nx=True, ex=30):
-                return  # another process is copying; this check reads the database meanwhile
+                return None  # another process is copying; this check reads the database meanwhile
             try:
                 entries = {key: expires_at.timestamp() for key, expires_at in self.record.unexpired(request)}
                 pipeline = self.client.pipeline(transaction=False)
@@ -112,10 +117,12 @@ class RedisRevocationStore:
                     pipeline.zadd(self.revoked, entries, gt=True)
                 pipeline.set(self.marker, b"1")
                 pipeline.execute()
+                return entries
             finally:
                 self.client.delete(self.reload_lock)
         except self.errors as exc:
             self._fail("reload revocations", exc)
+            return None
 
     def revoke(self, request, entries: dict[str, int]) -> None:
         """Revoke each key until its epoch-seconds expiry."""
