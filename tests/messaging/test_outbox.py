@@ -258,3 +258,36 @@ def test_retry_refuses_what_is_not_a_job_id(messaging_app, capsys):
     args = type("Args", (), {"ids": ["not-an-id"], "all": False})()
     assert JobCommands("jobs", "", "done").retry({"registry": registry}, args) == 2
     assert "'not-an-id' is not a job id" in capsys.readouterr().err
+
+
+def test_a_handler_with_a_request_writes_in_the_jobs_transaction(messaging_app):
+    """What a `with_request` handler writes (here: a follow-up job) commits with the job's `done`, is
+    dispatched after that commit, and goes with a failed attempt, whose count stays. On SQLite this
+    also proves the handler does not wait on the job's own write lock."""
+    follow_up = Recorder()
+    attempts = []
+
+    def chain(request, job):
+        attempts.append(job.attempt)
+        request.enqueue_job("test.echo", {"after": job.payload["n"]})
+        if job.attempt == 1:
+            raise RuntimeError("first attempt fails after writing")
+
+    def configure(config):
+        config.add_job_handler("test.echo", follow_up)
+        config.add_job_handler("test.chain", chain, with_request=True)
+
+    registry = messaging_app(configure=configure, **{"shopcore.plugins": "", "shopcore.messaging.retry_base": "60"})
+    with request_context(registry) as request:
+        message_id = request.enqueue_job("test.chain", {"n": 7})
+
+    [row] = rows(registry)
+    assert (row.status, row.attempts, follow_up.calls) == (PENDING, 1, [])
+
+    with registry["shopcore.dbsession_factory"]() as session, session.begin():
+        session.get(OutboxMessage, row.id).available_at = utcnow()
+    assert process_job(registry, message_id).outcome is Outcome.DONE
+
+    assert attempts == [1, 2]
+    assert [job.payload for job in follow_up.calls] == [{"after": 7}]
+    assert sorted((item.kind, item.status) for item in rows(registry)) == [("test.chain", DONE), ("test.echo", DONE)]

@@ -9,6 +9,10 @@ The row commits or rolls back with the request. After commit it is published to 
 `shopcore.messaging.queue` on `shopcore.broker_url` (RabbitMQ or Redis) and the worker runs it; with
 no broker the job runs in process right after the commit. A handler that raises is retried with
 exponential backoff; raising `PermanentJobError` (or failing the last attempt) dead-letters the job.
+
+A handler registered with `with_request=True` is called as `handler(request, job)` instead: the
+request's `dbsession` is the job's own transaction, so what the handler writes (rows, events, the jobs
+it enqueues) commits together with the job being marked done, or rolls back if it raises.
 """
 from __future__ import annotations
 
@@ -24,9 +28,11 @@ from shopcore.messaging.processing import Job, JobHandler, PermanentJobError
 __all__ = ["Job", "PermanentJobError", "UnknownJobKind", "add_job_commands"]
 
 
-def add_job_handler(config, kind: str, handler: Callable, scrub_payload: bool = False) -> None:
+def add_job_handler(config, kind: str, handler: Callable, scrub_payload: bool = False,
+                    with_request: bool = False) -> None:
     """Register `handler(registry, job)` for jobs of `kind`; `scrub_payload` empties the stored payload
-    once the job is done (for payloads holding secrets)."""
+    once the job is done (for payloads holding secrets); `with_request` calls `handler(request, job)`
+    with a request whose database session and transaction are the job's."""
     handler = config.maybe_dotted(handler)
     if not kind or not isinstance(kind, str):
         raise ConfigurationError(f"job kind must be a non-empty string, got {kind!r}")
@@ -37,7 +43,7 @@ def add_job_handler(config, kind: str, handler: Callable, scrub_payload: bool = 
         handlers = config.registry.setdefault(HANDLERS, {})
         if kind in handlers:
             raise ConfigurationError(f"job kind {kind!r} already has a handler ({handlers[kind].handler!r})")
-        handlers[kind] = JobHandler(handler, scrub_payload)
+        handlers[kind] = JobHandler(handler, scrub_payload, with_request)
 
     config.action(("shopcore.job_handler", kind), register)
 

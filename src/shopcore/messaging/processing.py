@@ -3,6 +3,10 @@
 The same function serves the worker (for each message it consumes) and development's in-process
 dispatch, so both behave alike: a job id that is done does nothing again, a failure is retried with
 exponential backoff, and the last failure (or a permanent one) marks the job failed.
+
+A handler registered `with_request` writes in the job's own transaction through a request made here
+(`job_request`): its rows commit with the job's `done`, or roll back (to a savepoint) when it raises,
+while the attempt is still recorded. Jobs it enqueues are dispatched once that transaction commits.
 """
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import transaction
+from pyramid.request import Request, apply_request_extensions
 
 from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage, as_utc, utcnow
 from shopcore.messaging.state import HANDLERS, OPTIONS, session_factory
@@ -41,6 +48,8 @@ class JobHandler:
     handler: Callable
     # Drop the payload once the job is done (it may hold a secret, such as a reset token).
     scrub_payload: bool = False
+    # Called as handler(request, job), writing in the job's transaction.
+    with_request: bool = False
 
 
 class Outcome(enum.Enum):
@@ -62,12 +71,39 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
 
 
+def job_request(registry, session, manager) -> Request:
+    """A request for a `with_request` handler: `dbsession` is the job's session, `tm` a transaction
+    manager committed only after that session committed (so after-commit hooks, such as dispatching
+    the jobs the handler enqueued, run then)."""
+    request = Request.blank("/")
+    request.registry = registry
+    apply_request_extensions(request)
+    request.tm = manager
+    request.dbsession = session
+    return request
+
+
 def process_job(registry, message_id: str) -> JobResult:
     """Run the job `message_id` unless it is finished; commit its new state before returning.
 
     The row stays locked (PostgreSQL) while the handler runs, so two copies of one message consumed
     by two workers at once run it once. A database error propagates: the caller must not ack.
     """
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    try:
+        result = _process_job(registry, message_id, manager)
+    except BaseException:
+        manager.abort()
+        raise
+    if result.outcome is Outcome.DONE:
+        manager.commit()  # nothing joined it: this only runs the after-commit hooks
+    else:
+        manager.abort()
+    return result
+
+
+def _process_job(registry, message_id: str, manager) -> JobResult:
     options = registry[OPTIONS]
     handlers = registry.get(HANDLERS, {})
     try:
@@ -90,11 +126,19 @@ def process_job(registry, message_id: str) -> JobResult:
         registration: JobHandler | None = handlers.get(row.kind)
         job = Job(str(row.id), row.kind, dict(row.payload), row.attempts + 1, as_utc(row.created_at))
         row.attempts += 1
+        savepoint = None
         try:
             if registration is None:
                 raise PermanentJobError(f"no job handler is registered for kind {row.kind!r}")
-            registration.handler(registry, job)
+            if registration.with_request:
+                savepoint = session.begin_nested()
+                registration.handler(job_request(registry, session, manager), job)
+                savepoint.commit()
+            else:
+                registration.handler(registry, job)
         except Exception as exc:
+            if savepoint is not None and savepoint.is_active:
+                savepoint.rollback()  # the handler's writes go; the attempt below is recorded
             row.last_error = describe(exc)
             if isinstance(exc, PermanentJobError) or row.attempts >= options.max_attempts:
                 row.status, row.processed_at = FAILED, utcnow()
