@@ -43,6 +43,8 @@ setup(
         "waitress>=3",
         "gunicorn>=22",
         "tqdm>=4.66",
+        # Unicode confusables data (UTS #39) for refusing look-alike usernames.
+        "confusable-homoglyphs>=3.3,<4",
     ],
     # pytest is capped below its next major: shopcore.testing rebuilds the app per allow-list through
     # pytest's fixture internals (see pytest_runtest_setup there).

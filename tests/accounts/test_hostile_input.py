@@ -25,7 +25,8 @@ BODIES = {
 # tells which of the two was wrong.
 ANSWERING_FIELDS = {"uid": {"uid", "token"}}
 AUTHENTICATED_BODIES = {
-    ("PATCH", "/api/auth/user/"): {"email": "john@example.com", "first_name": "John", "last_name": "Doe"},
+    ("PATCH", "/api/auth/user/"): {"email": "john@example.com", "first_name": "John", "last_name": "Doe",
+                                   "current_password": "correct horse battery"},
     ("POST", "/api/auth/password/change/"): {"old_password": "correct horse battery",
                                             "new_password": "lantern-orbit-77"},
     ("POST", "/api/auth/logout/"): {"refresh": "token"},

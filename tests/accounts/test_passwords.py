@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select, update
 
-from shopcore.accounts.events import PasswordChanged, PasswordResetRequested
+from shopcore.accounts import services
+from shopcore.accounts.events import EmailChangeRequested, PasswordChanged, PasswordResetRequested
 from shopcore.accounts.models import PasswordReset, User
 from shopcore.accounts.passwords import common_passwords, password_problems
 
@@ -230,7 +231,11 @@ def test_changing_email_spends_links_mailed_to_the_old_address(testapp, auth, jo
     testapp.post_json(RESET, {"email": "john@example.com"})
     mail = reset_mail(events)
     tokens = auth.login(testapp, "john").json
-    testapp.patch_json(ME, {"email": "john.new@example.com"}, headers=auth.bearer(tokens["access"]))
+    testapp.patch_json(ME, {"email": "john.new@example.com", "current_password": auth.password},
+                       headers=auth.bearer(tokens["access"]))
+    # Asking for the change leaves the reset link alone: the address is still the old one.
+    [change] = [event for event in events if isinstance(event, EmailChangeRequested)]
+    testapp.post_json("/api/auth/email/confirm/", {"uid": change.uid, "token": change.token}, status=204)
     testapp.post_json(CONFIRM, {"uid": mail.uid, "token": mail.token, "new_password": NEW_PASSWORD}, status=400)
 
 
@@ -256,3 +261,32 @@ def test_a_new_request_clears_the_users_spent_and_expired_links(testapp, john, e
     testapp.post_json(CONFIRM, {"uid": latest.uid, "token": latest.token, "new_password": "second-lantern-9"},
                       status=204)
 
+
+
+# --- issue 21, point 6: a reset request tells nothing by its timing ---------------------------------
+
+def test_a_reset_request_does_the_same_work_for_a_known_and_an_unknown_address(make_request, count_queries, john,
+                                                                                shopcore_registry, monkeypatch,
+                                                                                events):
+    """The same statements and no password hashing in the request, whether the address is known or not;
+    the known address's link is made by the job, after the request's commit."""
+    hashing = shopcore_registry["shopcore.accounts.password_hashing"]
+    argon2_calls = []
+    for name in ("hash", "verify", "spend_verification_time", "needs_rehash"):
+        real = getattr(hashing, name)
+        monkeypatch.setattr(hashing, name, lambda *args, _real=real, _name=name: argon2_calls.append(_name)
+                            or _real(*args))
+
+    def work_of(email: str) -> list[str]:
+        with make_request() as request:
+            with count_queries() as statements:
+                services.request_password_reset(request, email=email)
+        return statements
+
+    known, unknown = work_of("john@example.com"), work_of("nobody@example.com")
+
+    assert known == unknown
+    assert not any(statement.lstrip().upper().startswith(("DELETE", "UPDATE")) for statement in known)
+    assert argon2_calls == []
+    # The job did the rest: a link for the known address only.
+    assert [event.email for event in events if isinstance(event, PasswordResetRequested)] == ["john@example.com"]

@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from shopcore.accounts.events import PasswordResetRequested
 from shopcore.settings import SettingsError
 
 LOGIN = "/api/auth/login/"
@@ -160,3 +161,71 @@ def test_counts_are_shared_by_every_process_when_redis_is_configured(make_app, j
 def test_bad_settings_stop_start_up_naming_the_setting(make_app, key, value):
     with pytest.raises(SettingsError, match=f"setting {key}"):
         make_app(**{key: value})
+
+
+# --- issue 21, point 4: lock-out details ----------------------------------------------------------
+
+def test_a_successful_reset_clears_the_failed_login_count(make_app, john):
+    app = limited_app(make_app, login_account="2/minute")
+    mails = []
+    app.app.registry["shopcore.event_subscribers"].append(
+        (PasswordResetRequested, False, lambda request, event: mails.append(event)))
+    attempt(app)
+    attempt(app)
+    assert_throttled(attempt(app, password="correct horse battery"), 60)
+
+    app.post_json(RESET, {"email": "john@example.com"}, status=200)
+    [mail] = mails
+    app.post_json(CONFIRM, {"uid": mail.uid, "token": mail.token, "new_password": "lantern-orbit-77"}, status=204)
+
+    assert attempt(app, password="lantern-orbit-77").status_int == 200
+
+
+def test_a_full_public_login_count_does_not_stop_a_logged_in_password_change(make_app, auth, john):
+    app = limited_app(make_app, login_account="2/minute")
+    access = auth.login(app, "john").json["access"]
+    attempt(app, address="203.0.113.9")
+    attempt(app, address="203.0.113.9")  # someone else fills john's public count
+    assert_throttled(attempt(app, password=auth.password), 60)
+
+    app.post_json("/api/auth/password/change/", {"old_password": auth.password, "new_password": "lantern-orbit-77"},
+                  headers=auth.bearer(access), status=204)
+
+
+@pytest.mark.parametrize("spelling", ["JOHN ", " john", "ｊｏｈｎ", "ＪＯＨＮ "])
+def test_usernames_are_normalised_before_counting(make_app, john, spelling):
+    app = limited_app(make_app, login_account="2/minute")
+    attempt(app, username=spelling)
+    attempt(app, username=spelling)
+    assert_throttled(attempt(app, username="john", password="correct horse battery"), 60)
+
+
+# --- issue 21, point 12: IPv6 clients are counted by their /64 -------------------------------------
+
+def test_ipv6_clients_are_counted_by_their_64_network(make_app, john):
+    app = limited_app(make_app, login_ip="2/minute")
+    attempt(app, address="2001:db8:1:2::1")
+    attempt(app, address="2001:db8:1:2:ffff:ffff:ffff:fffe")
+    assert_throttled(attempt(app, password="correct horse battery", address="2001:db8:1:2:abcd::99"), 60)
+    # The next /64 is another client.
+    assert attempt(app, password="correct horse battery", address="2001:db8:1:3::1").status_int == 200
+
+
+def test_ipv6_clients_behind_a_trusted_proxy_are_counted_by_their_64_network(make_app, john):
+    app = make_app(**{RATE + "login_ip": "1/minute", "shopcore.accounts.trusted_proxies": "127.0.0.1"})
+    attempt(app, headers={"X-Forwarded-For": "2001:db8:aa:bb::1"})
+    assert_throttled(attempt(app, headers={"X-Forwarded-For": "2001:db8:aa:bb::2"}), 60)
+
+
+@pytest.mark.parametrize("address, key", [
+    ("192.0.2.7", "192.0.2.7"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2::", "2001:db8:1:2::/64"),
+    ("::ffff:192.0.2.7", "192.0.2.7"),
+    ("fe80::1%eth0", "fe80::/64"),
+    ("not an address", "not an address"),
+])
+def test_the_address_key_of_per_address_limits(address, key):
+    from shopcore.accounts.ratelimit import address_key
+
+    assert address_key(address) == key

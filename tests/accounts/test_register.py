@@ -100,3 +100,45 @@ def test_missing_fields_are_named(testapp, auth):
 def test_names_are_optional_and_kept(testapp):
     body = register(testapp, first_name="John", last_name="O'Brien <b>").json
     assert (body["first_name"], body["last_name"]) == ("John", "O'Brien <b>")
+
+
+# --- issue 21: usernames NFKC-normalised, look-alikes refused, one case folding on every database ----
+
+def test_a_username_is_stored_nfkc_normalised(testapp, auth):
+    body = register(testapp, username="ｊｏｈｎ").json
+    assert body["username"] == "john"
+    auth.login(testapp, "john", "violet-harbour-42")
+
+
+@pytest.mark.parametrize("lookalike", [
+    "ａｄｍｉｎ",   # fullwidth
+    "ＡＤＭＩＮ",   # fullwidth capitals
+    "аdmin",       # Cyrillic а
+    "ΑDMIN",       # Greek capital alpha
+    "аdmіn",       # Cyrillic а and і
+])
+def test_a_username_that_looks_like_an_existing_one_is_refused(testapp, auth, lookalike):
+    register(testapp, username="admin", email="admin@example.com")
+    response = register(testapp, status=400, username=lookalike, email="other@example.com")
+    assert list(auth.fields(response)) == ["username"]
+
+
+def test_look_alikes_are_refused_whichever_came_first(testapp, auth):
+    register(testapp, username="аdmin", email="first@example.com")  # Cyrillic а
+    response = register(testapp, status=400, username="admin", email="second@example.com")
+    assert auth.fields(response) == {"username": "A user with a username that looks the same already exists."}
+
+
+@pytest.mark.parametrize("first, second", [("Äsa", "äSA"), ("Jörg", "JÖRG"), ("Straße", "STRASSE"),
+                                           ("Ωmega", "ωMEGA")])
+def test_non_ascii_usernames_differing_in_case_are_one_user_on_every_database(testapp, auth, first, second):
+    """SQLite's lower() folds ASCII letters only; PostgreSQL's folds the rest too. Both must refuse."""
+    register(testapp, username=first, email="first@example.com")
+    response = register(testapp, status=400, username=second, email="second@example.com")
+    assert auth.fields(response) == {"username": "A user with that username already exists."}
+    auth.login(testapp, second, "violet-harbour-42")
+
+
+def test_distinct_usernames_stay_distinct(testapp):
+    for name in ("anna", "hanna", "anne", "jörg", "jorg"):
+        register(testapp, username=name, email=f"{name}@example.com")

@@ -356,3 +356,31 @@ def test_with_redis_away_login_and_logout_work_and_the_revocation_holds(make_app
     assert "rate limit login_ip not counted (allowing)" in messages
     assert "revocations: Redis failed" in messages
     assert tokens["access"] not in messages and tokens["refresh"] not in messages
+
+
+# --- issue 21: an absolute lifetime for a login session --------------------------------------------
+
+def test_a_login_session_ends_after_its_lifetime_however_often_it_is_refreshed(make_app, auth, john):
+    app = make_app(**{"shopcore.accounts.session_lifetime": "3"})
+    first = auth.login(app, "john").json
+    started = claims_of(first["refresh"])["auth_time"]
+    second = app.post_json("/api/auth/refresh/", {"refresh": first["refresh"]}).json
+
+    # The session's start is carried over, and no refresh token outlives the session.
+    assert claims_of(second["refresh"])["auth_time"] == started
+    assert claims_of(second["refresh"])["exp"] <= started + 3
+    time.sleep(max(0.0, started + 3.1 - time.time()))
+    app.post_json("/api/auth/refresh/", {"refresh": second["refresh"]}, status=401)
+
+
+def test_a_refresh_token_of_a_session_past_its_lifetime_is_refused_and_ends_the_session(testapp, auth, john, secret):
+    tokens = auth.login(testapp, "john").json
+    claims = claims_of(tokens["refresh"])
+    # Signed with the real key: a token whose own expiry is fine but whose session began 31 days ago.
+    old_session = forge({**claims, "jti": uuid.uuid4().hex, "auth_time": claims["auth_time"] - 31 * 24 * 3600},
+                        secret)
+
+    response = testapp.post_json("/api/auth/refresh/", {"refresh": old_session}, status=401)
+
+    assert response.json == {"detail": "Token is invalid or expired."}
+    assert_unauthorized(testapp.get(ME, headers=auth.bearer(tokens["access"]), status=401))

@@ -21,6 +21,7 @@ def includeme(config) -> None:
     from shopcore.accounts.ratelimit import RateLimits
     from shopcore.accounts.revocation import make_revocation_store
     from shopcore.accounts.settings import ACCOUNT_SETTINGS, rate_limit_settings
+    from shopcore.accounts.services import PASSWORD_RESET_JOB, send_password_reset_link
     from shopcore.accounts.views import add_account_views
 
     settings = config.get_settings()
@@ -30,5 +31,7 @@ def includeme(config) -> None:
     config.registry["shopcore.accounts.rate_limits"] = RateLimits(rate_limit_settings(settings),
                                                                  settings["shopcore.redis_url"])
     config.set_identity_verifier(verify_access_claims)
+    # A reset request's work for a known address, done outside the request (whose timing must not tell).
+    config.add_job_handler(PASSWORD_RESET_JOB, send_password_reset_link, with_request=True)
     config.add_openapi_fragment("shopcore.accounts:openapi.yaml")
     add_account_views(config)

@@ -28,3 +28,46 @@ class PasswordResetRequested(ShopEvent):
 @dataclass(frozen=True)
 class PasswordChanged(ShopEvent):
     user_id: int
+
+
+@dataclass(frozen=True)
+class EmailChangeRequested(ShopEvent):
+    """A logged-in user asked to use `new_email`; `link` (with `uid` and `token`) confirms it and goes there."""
+
+    user_id: int
+    username: str
+    old_email: str
+    new_email: str
+    uid: str
+    token: str
+    link: str
+
+
+@dataclass(frozen=True)
+class EmailChangeAddressTaken(ShopEvent):
+    """A user asked to use an address another account has; nothing changes (a notice may go there)."""
+
+    user_id: int
+    new_email: str
+
+
+@dataclass(frozen=True)
+class EmailChanged(ShopEvent):
+    """The new address was confirmed; `undo_link` (with `uid` and `undo_token`) goes to `old_email`."""
+
+    user_id: int
+    username: str
+    old_email: str
+    new_email: str
+    uid: str
+    undo_token: str
+    undo_link: str
+
+
+@dataclass(frozen=True)
+class EmailChangeUndone(ShopEvent):
+    """An undo link restored `email` and ended every login session of the user."""
+
+    user_id: int
+    username: str
+    email: str

@@ -1,4 +1,4 @@
-"""Account models: users (customers and admins), password reset tokens and revoked tokens."""
+"""Account models: users (customers and admins), password reset and e-mail change tokens, revoked tokens."""
 from __future__ import annotations
 
 import datetime
@@ -22,8 +22,12 @@ class User(Base):
     __tablename__ = "core_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored as given; uniqueness is case-insensitive through the lower(username) index.
+    # NFKC-normalised (`usernames.canonical_username`).
     username: Mapped[str] = mapped_column(String(150), unique=True)
+    # Case-folded in Python, the same on every database: logins and uniqueness go by it.
+    username_key: Mapped[str] = mapped_column(String(600), unique=True)
+    # Look-alike usernames share a skeleton; a new one matching an existing user's is refused.
+    username_skeleton: Mapped[str] = mapped_column(String(600), index=True)
     # Stored as given; uniqueness is case-insensitive through the lower(email) index.
     email: Mapped[str] = mapped_column(String(254))
     password_hash: Mapped[str] = mapped_column(String(255))
@@ -53,6 +57,30 @@ class PasswordReset(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class EmailChange(Base):
+    """A requested change of a user's e-mail address, which takes effect only once confirmed.
+
+    The confirmation link goes to the new address; once it is used, the old address gets an undo link
+    (`undo_token_hash`) that restores it. Only hashes of both tokens are kept, and each works once.
+    """
+
+    __tablename__ = "core_email_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), index=True)
+    old_email: Mapped[str] = mapped_column(String(254))
+    new_email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    # Set when the confirmation link is used (or the request is spent unused: see `spent_at`).
+    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    spent_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    undo_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    undo_expires_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    undone_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class RevokedToken(Base):

@@ -1,4 +1,4 @@
-"""Account rules: registration, login and tokens, profile, password change and reset.
+"""Account rules: registration, login and tokens, profile and e-mail change, password change and reset.
 
 Every function takes the request (for its database session, settings and client address) and can be
 called without HTTP; failures are `ShopError`s that name the field at fault.
@@ -13,21 +13,31 @@ import secrets
 import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shopcore.accounts.events import PasswordChanged, PasswordResetRequested, UserRegistered
-from shopcore.accounts.models import PasswordReset, User, utcnow
+from shopcore.accounts.events import (EmailChangeAddressTaken, EmailChanged, EmailChangeRequested, EmailChangeUndone,
+                                     PasswordChanged, PasswordResetRequested, UserRegistered)
+from shopcore.accounts.models import EmailChange, PasswordReset, User, utcnow
 from shopcore.accounts.passwords import is_text, password_problems
 from shopcore.accounts.ratelimit import client_ip
-from shopcore.accounts.tokens import REFRESH, decode_token, issue_token_pair, revocation_keys, token_owner
+from shopcore.accounts.tokens import (REFRESH, decode_token, issue_token_pair, revocation_keys, session_started_at,
+                                      token_owner)
+from shopcore.accounts.usernames import canonical_username, username_key, username_skeleton
 from shopcore.errors import ShopError
 
 RESET_REQUESTED_DETAIL = "Password reset e-mail has been sent."
 BAD_CREDENTIALS = "No active account found with the given credentials."
 BAD_REFRESH_TOKEN = "Token is invalid or expired."
 BAD_RESET_LINK = "The reset link is invalid or has expired."
+BAD_EMAIL_LINK = "The link is invalid or has expired."
+EMAIL_RESTORED_DETAIL = ("Your previous e-mail address is back and every login session has ended. "
+                         "Choose a new password with a password reset link.")
 PROFILE_FIELDS = ("email", "first_name", "last_name")
+# Accepted next to `email`: changing the address needs the current password.
+PROFILE_PASSWORD_FIELD = "current_password"
+# The background job that does a reset request's work for a known address (see request_password_reset).
+PASSWORD_RESET_JOB = "accounts.password_reset"
 
 
 class AccountError(ShopError):
@@ -80,10 +90,13 @@ def check_password(request, field: str, password: str, *, username: str, email: 
         raise AccountError(f"{field}: {' '.join(problems)}", [{"field": field, "message": m} for m in problems])
 
 
-def username_taken(session, username: str, except_id: int | None = None) -> bool:
-    query = select(User.id).where(func.lower(User.username) == username.lower())
-    if except_id is not None:
-        query = query.where(User.id != except_id)
+def username_taken(session, username: str) -> bool:
+    return session.scalar(select(User.id).where(User.username_key == username_key(username))) is not None
+
+
+def username_lookalike_taken(session, username: str) -> bool:
+    """Whether an existing username could be taken for this one (`аdmin` with a Cyrillic а for `admin`)."""
+    query = select(User.id).where(User.username_skeleton == username_skeleton(username))
     return session.scalar(query) is not None
 
 
@@ -115,11 +128,13 @@ def create_user(request, *, username: str, email: str, password: str, is_admin: 
     def refuse(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
 
-    username = username.strip()
+    username = canonical_username(username)
     if not username or len(username) > 150 or not all(c.isalnum() or c in "@.+-_" for c in username):
         refuse("username", "Use 1 to 150 letters, digits and @ . + - _ only.")
     elif username_taken(session, username):
         refuse("username", "A user with that username already exists.")
+    elif username_lookalike_taken(session, username):
+        refuse("username", "A user with a username that looks the same already exists.")
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as exc:
@@ -136,7 +151,8 @@ def create_user(request, *, username: str, email: str, password: str, is_admin: 
     if errors:
         raise AccountError("Invalid registration: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
                            errors)
-    user = User(username=username, email=email, password_hash=password_hashing(request).hash(password),
+    user = User(username=username, username_key=username_key(username), username_skeleton=username_skeleton(username),
+                email=email, password_hash=password_hashing(request).hash(password),
                 is_admin=is_admin, first_name=first_name, last_name=last_name)
     session.add(user)
     _flush_unique(session)
@@ -161,42 +177,159 @@ def get_user(request, user_id: int) -> User:
 
 
 def update_profile(request, user_id: int, changes: dict) -> User:
-    unknown = set(changes) - set(PROFILE_FIELDS)
+    """Change names at once; a new e-mail address only through its confirmation (`request_email_change`)."""
+    unknown = set(changes) - set(PROFILE_FIELDS) - {PROFILE_PASSWORD_FIELD}
     if unknown:
         name = sorted(unknown)[0]
         raise field_error(name, "This field cannot be changed here.")
-    session = request.dbsession
     user = get_user(request, user_id)
-    if "email" in changes:
-        email = normalize_email(changes["email"])
-        if email.lower() != user.email.lower():
-            if email_taken(session, email, except_id=user.id):
-                raise field_error("email", "A user with that email already exists.")
-            # A reset link mailed to the old address must not outlive the change.
-            _spend_open_resets(session, user.id)
-        user.email = email
     for name in ("first_name", "last_name"):
         if name in changes:
             setattr(user, name, check_name(name, changes[name]))
-    _flush_unique(session)
+    if "email" in changes:
+        email = normalize_email(changes["email"])
+        if email != user.email:
+            request_email_change(request, user, email, changes.get(PROFILE_PASSWORD_FIELD))
+    _flush_unique(request.dbsession)
     return user
 
 
+# --- e-mail change -------------------------------------------------------------------------------
+
+def request_email_change(request, user: User, email: str, current_password: str | None) -> None:
+    """Mail a confirmation link to `email`; the address changes only when it is used.
+
+    The answer is the same whether another account has the address or not (that one gets a notice
+    instead of a link), so this cannot tell which addresses are registered. A change of case only
+    (the same mailbox) takes effect at once.
+    """
+    limits = rate_limits(request)
+    limits.hit("email_change_ip", client_ip(request))
+    limits.hit("email_change_account", str(user.id))
+    if current_password is None:
+        raise field_error(PROFILE_PASSWORD_FIELD, "Enter your current password to change your e-mail address.")
+    _check_current_password(request, user, PROFILE_PASSWORD_FIELD, current_password,
+                            "Your current password was entered incorrectly.")
+    if email.lower() == user.email.lower():
+        user.email = email
+        return
+    session = request.dbsession
+    now = utcnow()
+    _spend_open_email_changes(session, user.id)
+    # Finished requests and expired undo links are of no use to anyone: keep the table small.
+    session.execute(delete(EmailChange).where(EmailChange.user_id == user.id, or_(
+        EmailChange.spent_at.is_not(None), EmailChange.undone_at.is_not(None),
+        and_(EmailChange.confirmed_at.is_(None), EmailChange.expires_at <= now),
+        and_(EmailChange.confirmed_at.is_not(None), EmailChange.undo_expires_at <= now))))
+    if email_taken(session, email, except_id=user.id):
+        request.notify(EmailChangeAddressTaken(user_id=user.id, new_email=email))
+        return
+    token = secrets.token_urlsafe(32)
+    ttl = request.registry.settings["shopcore.accounts.email_change_ttl"]
+    session.add(EmailChange(user_id=user.id, old_email=user.email, new_email=email, token_hash=_token_hash(token),
+                            created_at=now, expires_at=now + datetime.timedelta(seconds=ttl)))
+    session.flush()
+    uid = encode_uid(user.id)
+    request.notify(EmailChangeRequested(
+        user_id=user.id, username=user.username, old_email=user.email, new_email=email, uid=uid, token=token,
+        link=mailed_link(request.registry.settings, "email_confirm_link", uid, token)))
+
+
+def confirm_email_change(request, *, uid: str, token: str) -> None:
+    """Use a confirmation link: the new address takes effect, the old one gets a link to undo it."""
+    rate_limits(request).hit("email_confirm_ip", client_ip(request))
+    session = request.dbsession
+    now = utcnow()
+    change = session.scalar(select(EmailChange).where(
+        EmailChange.token_hash == _token_hash(token), EmailChange.confirmed_at.is_(None),
+        EmailChange.spent_at.is_(None), EmailChange.expires_at > now))
+    user = _link_owner(session, change, uid)
+    # A link made for an address the user has since left is stale.
+    if user is None or user.email.lower() != change.old_email.lower():
+        raise field_error("token", BAD_EMAIL_LINK)
+    if email_taken(session, change.new_email, except_id=user.id):
+        raise field_error("token", "Another account has taken this address meanwhile.")
+    undo_token = secrets.token_urlsafe(32)
+    undo_ttl = request.registry.settings["shopcore.accounts.email_undo_ttl"]
+    # Spent by a conditional update, so two confirmations racing with one link cannot both win.
+    used = session.execute(
+        update(EmailChange).where(EmailChange.id == change.id, EmailChange.confirmed_at.is_(None),
+                                  EmailChange.spent_at.is_(None))
+        .values(confirmed_at=now, undo_token_hash=_token_hash(undo_token),
+                undo_expires_at=now + datetime.timedelta(seconds=undo_ttl))
+        .execution_options(synchronize_session=False))
+    if used.rowcount != 1:
+        raise field_error("token", BAD_EMAIL_LINK)
+    old_email = user.email
+    user.email = change.new_email
+    # A reset link mailed to the old address must not outlive the change.
+    _spend_open_resets(session, user.id)
+    _spend_open_email_changes(session, user.id)
+    _flush_unique(session)
+    uid = encode_uid(user.id)
+    request.notify(EmailChanged(
+        user_id=user.id, username=user.username, old_email=old_email, new_email=user.email, uid=uid,
+        undo_token=undo_token, undo_link=mailed_link(request.registry.settings, "email_undo_link", uid, undo_token)))
+
+
+def undo_email_change(request, *, uid: str, token: str) -> None:
+    """Use the old address's undo link: restore it and end every login session of the account.
+
+    Whoever changed the address (a stolen session, perhaps with the password) is logged out; the owner
+    then chooses a new password with a reset link, which goes to the restored address.
+    """
+    rate_limits(request).hit("email_confirm_ip", client_ip(request))
+    session = request.dbsession
+    now = utcnow()
+    change = session.scalar(select(EmailChange).where(
+        EmailChange.undo_token_hash == _token_hash(token), EmailChange.undone_at.is_(None),
+        EmailChange.undo_expires_at > now))
+    user = _link_owner(session, change, uid)
+    if user is None:
+        raise field_error("token", BAD_EMAIL_LINK)
+    if email_taken(session, change.old_email, except_id=user.id):
+        raise field_error("token", "Another account has taken the old address meanwhile; contact the shop.")
+    undone = session.execute(update(EmailChange).where(EmailChange.id == change.id, EmailChange.undone_at.is_(None))
+                             .values(undone_at=now).execution_options(synchronize_session=False))
+    if undone.rowcount != 1:
+        raise field_error("token", BAD_EMAIL_LINK)
+    # Every other undo link (one a later change mailed to the intruder's address) stops working.
+    session.execute(update(EmailChange).where(EmailChange.user_id == user.id, EmailChange.undone_at.is_(None),
+                                              EmailChange.undo_expires_at > now)
+                    .values(undo_expires_at=now).execution_options(synchronize_session=False))
+    user.email = change.old_email
+    user.tokens_valid_after = utcnow()  # every token issued before is refused
+    _spend_open_resets(session, user.id)
+    _spend_open_email_changes(session, user.id)
+    _flush_unique(session)
+    request.notify(EmailChangeUndone(user_id=user.id, username=user.username, email=user.email))
+
+
+def _link_owner(session, row, uid: str) -> User | None:
+    """The active user a mailed link's row belongs to, if the link's uid names that user."""
+    user_id = decode_uid(uid)
+    user = session.get(User, user_id) if row is not None and row.user_id == user_id else None
+    return user if user is not None and user.is_active else None
+
+
+def _spend_open_email_changes(session, user_id: int) -> None:
+    session.execute(update(EmailChange).where(EmailChange.user_id == user_id, EmailChange.confirmed_at.is_(None),
+                                              EmailChange.spent_at.is_(None))
+                    .values(spent_at=utcnow()).execution_options(synchronize_session=False))
+
+
 # --- login and tokens ----------------------------------------------------------------------------
-
-def _account_key(username: str) -> str:
-    return username.strip().lower()
-
 
 def log_in(request, *, username: str, password: str) -> dict[str, str]:
     """A new login session's token pair; one answer for an unknown user and a wrong password."""
     limits = rate_limits(request)
     limits.hit("login_ip", client_ip(request))
-    account = _account_key(username)
+    # "ADMIN ", "ａｄｍｉｎ" and "admin" are one account, and count as one.
+    account = username_key(username)
     limits.check("login_account", account)
     user = None
     if is_text(username):
-        user = request.dbsession.scalar(select(User).where(func.lower(User.username) == account))
+        user = request.dbsession.scalar(select(User).where(User.username_key == account))
     hashing = password_hashing(request)
     if user is None:
         hashing.spend_verification_time(password)
@@ -217,11 +350,16 @@ def refresh_tokens(request, *, refresh: str) -> dict[str, str]:
     if user is None:
         raise NotAuthenticated(BAD_REFRESH_TOKEN)
     store = request.registry["shopcore.accounts.revocation_store"]
+    started_at = session_started_at(claims)
+    if utcnow().timestamp() >= started_at + request.registry.settings["shopcore.accounts.session_lifetime"]:
+        # The login session has lasted as long as it may: however often refreshed, it needs a new login.
+        store.revoke(request, {f"sid:{claims['sid']}": _session_revocation_expiry(request)})
+        raise NotAuthenticated(BAD_REFRESH_TOKEN)
     if not store.claim(request, f"jti:{claims['jti']}", claims["exp"]):
         # Used before: either the client replays it or someone stole it. End the session for both.
         store.revoke(request, {f"sid:{claims['sid']}": _session_revocation_expiry(request)})
         raise NotAuthenticated(BAD_REFRESH_TOKEN)
-    return issue_token_pair(request, user, session_id=claims["sid"])
+    return issue_token_pair(request, user, session_id=claims["sid"], started_at=started_at)
 
 
 def _session_revocation_expiry(request) -> int:
@@ -245,22 +383,34 @@ def _set_password(request, user: User, password: str) -> None:
     user.password_hash = password_hashing(request).hash(password)
     # Moves the credentials stamp: every token issued before now is refused.
     user.tokens_valid_after = utcnow()
+    _spend_open_resets(request.dbsession, user.id)
+    # A change of address asked for before (by whoever held the account then) cannot be confirmed now.
+    _spend_open_email_changes(request.dbsession, user.id)
+
+
+def _check_current_password(request, user: User, field: str, password: str, message: str) -> None:
+    """Refuse a wrong current password of a logged-in user (password or e-mail change).
+
+    Counted per account apart from the public login count, which anyone can fill: a full login count
+    must not stop the owner, logged in, from changing the password. A wrong one counts as a failed
+    login as well, so a stolen access token does not become a second way to guess.
+    """
+    limits = rate_limits(request)
+    limits.check("reauth_account", str(user.id))
+    if not password_hashing(request).verify(user.password_hash, password):
+        limits.hit("reauth_account", str(user.id))
+        limits.hit("login_account", username_key(user.username))
+        raise field_error(field, message)
+    limits.clear("reauth_account", str(user.id))
 
 
 def change_password(request, user_id: int, *, old_password: str, new_password: str) -> None:
     user = get_user(request, user_id)
-    limits = rate_limits(request)
-    account = _account_key(user.username)
-    # Wrong old passwords count as failed logins: a stolen access token must not become a way to guess.
-    limits.check("login_account", account)
-    if not password_hashing(request).verify(user.password_hash, old_password):
-        limits.hit("login_account", account)
-        raise field_error("old_password", "Your old password was entered incorrectly.")
+    _check_current_password(request, user, "old_password", old_password, "Your old password was entered incorrectly.")
     check_password(request, "new_password", new_password, username=user.username, email=user.email)
     if new_password == old_password:
         raise field_error("new_password", "The new password must differ from the old one.")
     _set_password(request, user, new_password)
-    _spend_open_resets(request.dbsession, user.id)
     request.notify(PasswordChanged(user_id=user.id))
 
 
@@ -280,17 +430,33 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def reset_link(settings, uid: str, token: str) -> str:
-    return settings["shopcore.accounts.reset_link"].format(
+def mailed_link(settings, name: str, uid: str, token: str) -> str:
+    """The link of setting `shopcore.accounts.<name>` for this uid and token."""
+    return settings[f"shopcore.accounts.{name}"].format(
         base_url=settings["shopcore.base_url"].rstrip("/"), uid=uid, token=token)
 
 
+def reset_link(settings, uid: str, token: str) -> str:
+    return mailed_link(settings, "reset_link", uid, token)
+
+
 def request_password_reset(request, *, email: str) -> str:
-    """Mail a one-use reset link to a known, active address; the same answer for any address."""
+    """Mail a one-use reset link to a known, active address; the same answer for any address.
+
+    The request does the same work for every address (count it, queue one job); whether the address
+    is known is found out by the job (`send_password_reset_link`), so the answer's timing tells nothing.
+    """
     email = normalize_email(email)
     limits = rate_limits(request)
     limits.hit("reset_ip", client_ip(request))
     limits.hit("reset_account", email.lower())
+    request.enqueue_job(PASSWORD_RESET_JOB, {"email": email})
+    return RESET_REQUESTED_DETAIL
+
+
+def send_password_reset_link(request, job) -> None:
+    """The job of a reset request: for a known, active address, make a link and emit the event that mails it."""
+    email = job.payload["email"]
     session = request.dbsession
     user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if user is not None and user.is_active:
@@ -307,7 +473,6 @@ def request_password_reset(request, *, email: str) -> str:
         request.notify(PasswordResetRequested(
             user_id=user.id, username=user.username, email=user.email, uid=uid, token=token,
             link=reset_link(request.registry.settings, uid, token)))
-    return RESET_REQUESTED_DETAIL
 
 
 def confirm_password_reset(request, *, uid: str, token: str, new_password: str) -> None:
@@ -329,7 +494,9 @@ def confirm_password_reset(request, *, uid: str, token: str, new_password: str) 
     if spent.rowcount != 1:
         raise field_error("token", BAD_RESET_LINK)
     _set_password(request, user, new_password)
-    _spend_open_resets(session, user.id)
+    # Whoever holds the mailbox is the owner: the lock-out that failed logins built up ends here.
+    rate_limits(request).clear("login_account", username_key(user.username))
+    rate_limits(request).clear("reauth_account", str(user.id))
     request.notify(PasswordChanged(user_id=user.id))
 
 

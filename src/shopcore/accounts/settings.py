@@ -1,4 +1,4 @@
-"""Account settings (`shopcore.accounts.*`): reset links, password length, rate limits.
+"""Account settings (`shopcore.accounts.*`): reset and e-mail links, password length, session lifetime, rate limits.
 
 Declared with `config.add_settings_table`, which checks them at start-up (an unknown key too).
 """
@@ -18,7 +18,8 @@ def parse_rate(value: Any) -> str:
     return text
 
 
-def parse_reset_link(value: Any) -> str:
+def parse_link(value: Any) -> str:
+    """A link mailed to users: a format with {uid} and {token}, and optionally {base_url}."""
     text = str(value).strip()
     if "{uid}" not in text or "{token}" not in text:
         raise ValueError(f"must contain {{uid}} and {{token}}, got {value!r}")
@@ -39,7 +40,17 @@ ACCOUNT_SETTINGS: tuple[Setting, ...] = (
     Setting("shopcore.accounts.reset_token_ttl", 3600, parse_positive_int, (),
             "Seconds a password reset link stays valid."),
     Setting("shopcore.accounts.reset_link", "{base_url}/password-reset/confirm/?uid={uid}&token={token}",
-            parse_reset_link, (), "The link put in reset mails; {base_url} is shopcore.base_url."),
+            parse_link, (), "The link put in reset mails; {base_url} is shopcore.base_url."),
+    Setting("shopcore.accounts.email_change_ttl", 24 * 3600, parse_positive_int, (),
+            "Seconds the link confirming a new e-mail address stays valid."),
+    Setting("shopcore.accounts.email_confirm_link", "{base_url}/email/confirm/?uid={uid}&token={token}",
+            parse_link, (), "The link mailed to a new address to confirm it."),
+    Setting("shopcore.accounts.email_undo_ttl", 7 * 24 * 3600, parse_positive_int, (),
+            "Seconds the old address's link undoing an e-mail change stays valid."),
+    Setting("shopcore.accounts.email_undo_link", "{base_url}/email/undo/?uid={uid}&token={token}",
+            parse_link, (), "The link mailed to the old address to undo an e-mail change."),
+    Setting("shopcore.accounts.session_lifetime", 30 * 24 * 3600, parse_positive_int, (),
+            "Seconds a login session (a login and all its refreshes) lasts at most; then log in again."),
     Setting("shopcore.accounts.revocation_store", "auto", parse_choice("auto", "redis", "database"), (),
             "Where revoked tokens are kept; auto is Redis when shopcore.redis_url is set, else the database."),
     Setting("shopcore.accounts.trusted_proxies", [], parse_list, (),
@@ -56,9 +67,19 @@ ACCOUNT_SETTINGS: tuple[Setting, ...] = (
             "Password reset confirmations per client address."),
     Setting("shopcore.accounts.rate.register_ip", "20/hour", parse_rate, (),
             "Registrations per client address."),
+    Setting("shopcore.accounts.rate.email_change_ip", "10/hour", parse_rate, (),
+            "E-mail change requests per client address."),
+    Setting("shopcore.accounts.rate.email_change_account", "5/hour", parse_rate, (),
+            "E-mail change requests per account."),
+    Setting("shopcore.accounts.rate.email_confirm_ip", "20/hour", parse_rate, (),
+            "E-mail change confirmations and undos per client address."),
 )
 
 
 def rate_limit_settings(settings) -> dict[str, str]:
     prefix = "shopcore.accounts.rate."
-    return {key[len(prefix):]: value for key, value in settings.items() if key.startswith(prefix)}
+    rates = {key[len(prefix):]: value for key, value in settings.items() if key.startswith(prefix)}
+    # Wrong current passwords of a logged-in user (password or e-mail change) are counted per account
+    # at the login rate, apart from the public count, which anyone can fill.
+    rates["reauth_account"] = rates["login_account"]
+    return rates

@@ -6,11 +6,14 @@ Each token carries, besides `sub`, `iat` and `exp`:
 - `sid`: the login session it belongs to; logout revokes the session, so every access and refresh
   token that one login and its refreshes produced stops working at once;
 - `cv`: the user's credentials stamp when it was issued; a password change or reset moves the stamp,
-  which refuses every earlier token (to the microsecond, unlike the whole seconds of `iat`).
+  which refuses every earlier token (to the microsecond, unlike the whole seconds of `iat`);
+- `auth_time`: when the login session began (epoch seconds), carried over by every refresh, so a
+  session ends `shopcore.accounts.session_lifetime` after its login however often it is refreshed.
 """
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 
 from shopcore.accounts.models import User, as_utc
@@ -29,8 +32,19 @@ def new_session_id() -> str:
     return uuid.uuid4().hex
 
 
-def issue_token_pair(request, user: User | int, session_id: str | None = None) -> dict[str, str]:
-    """A fresh access and refresh token for `user`, in `session_id` (a new login session when None)."""
+def session_started_at(claims: dict) -> int:
+    """When the login session of these (verified) claims began; `iat` for tokens made before `auth_time`."""
+    started = claims.get("auth_time")
+    if isinstance(started, int) and not isinstance(started, bool):
+        return started
+    issued = claims.get("iat")
+    return issued if isinstance(issued, int) and not isinstance(issued, bool) else int(time.time())
+
+
+def issue_token_pair(request, user: User | int, session_id: str | None = None,
+                     started_at: int | None = None) -> dict[str, str]:
+    """A fresh access and refresh token for `user`, in `session_id` (a new login session when None)
+    which began at `started_at` (now when None)."""
     if not isinstance(user, User):
         user_id, user = user, request.dbsession.get(User, user)
         if user is None:
@@ -38,10 +52,14 @@ def issue_token_pair(request, user: User | int, session_id: str | None = None) -
     settings = request.registry.settings
     codec = request.registry["shopcore.token_codec"]
     subject = str(user.id)  # PyJWT requires a string `sub`
-    common = {"sid": session_id or new_session_id(), "cv": credentials_stamp(user)}
+    now = int(time.time())
+    started_at = now if started_at is None else started_at
+    common = {"sid": session_id or new_session_id(), "cv": credentials_stamp(user), "auth_time": started_at}
     access = codec.create_token(subject, expiration=settings["shopcore.jwt.access_ttl"],
                                 type=ACCESS, jti=uuid.uuid4().hex, **common)
-    refresh = codec.create_token(subject, expiration=settings["shopcore.jwt.refresh_ttl"],
+    # No refresh token outlives its session's end.
+    session_left = started_at + settings["shopcore.accounts.session_lifetime"] - now
+    refresh = codec.create_token(subject, expiration=max(1, min(settings["shopcore.jwt.refresh_ttl"], session_left)),
                                  type=REFRESH, jti=uuid.uuid4().hex, **common)
     return {"access": access, "refresh": refresh}
 

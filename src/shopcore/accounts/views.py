@@ -61,6 +61,18 @@ def confirm_reset_view(request):
     return HTTPNoContent()
 
 
+def confirm_email_view(request):
+    body = request.openapi_validated.body
+    services.confirm_email_change(request, uid=body["uid"], token=body["token"])
+    return HTTPNoContent()
+
+
+def undo_email_view(request):
+    body = request.openapi_validated.body
+    services.undo_email_change(request, uid=body["uid"], token=body["token"])
+    return {"detail": services.EMAIL_RESTORED_DETAIL}
+
+
 # (route name, path, method, view, permission)
 ROUTES = (
     ("auth_register", "/api/auth/register/", "POST", register_view, NO_PERMISSION_REQUIRED),
@@ -73,6 +85,9 @@ ROUTES = (
     ("auth_password_reset", "/api/auth/password/reset/", "POST", reset_password_view, NO_PERMISSION_REQUIRED),
     ("auth_password_reset_confirm", "/api/auth/password/reset/confirm/", "POST", confirm_reset_view,
      NO_PERMISSION_REQUIRED),
+    # Opened from a mail, maybe on another device: the link's token is the proof, not a login.
+    ("auth_email_confirm", "/api/auth/email/confirm/", "POST", confirm_email_view, NO_PERMISSION_REQUIRED),
+    ("auth_email_undo", "/api/auth/email/undo/", "POST", undo_email_view, NO_PERMISSION_REQUIRED),
 )
 
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 
-from shopcore.accounts.events import PasswordResetRequested, UserRegistered
 from shopcore.messaging import add_job_commands
 from shopcore.plugins import PluginManifest
 from shopcore.settings import Setting, plugin_settings
 
 from shopcore_notifications.mailers import FileMailer, SmtpMailer
-from shopcore_notifications.mails import (MAIL_KINDS, SECRET_PAYLOAD_KINDS, order_mail, order_mails,
-                                          send_mail_job, send_password_reset, send_welcome)
+from shopcore_notifications.mails import ACCOUNT_MAILS, MAIL_KINDS, SECRET_PAYLOAD_KINDS, order_mail, order_mails, send_mail_job
 from shopcore_notifications.rendering import MailComposer, template_environment
 
 COMPOSER = "notifications.composer"
@@ -86,8 +84,8 @@ def includeme(config) -> None:
     for kind in MAIL_KINDS:
         config.add_job_handler(kind, send_mail_job, scrub_payload=kind in SECRET_PAYLOAD_KINDS)
     # In the transaction: the outbox row commits or rolls back with what caused the mail.
-    config.add_event_subscriber(send_welcome, UserRegistered, after_commit=False)
-    config.add_event_subscriber(send_password_reset, PasswordResetRequested, after_commit=False)
+    for event_type, subscriber in ACCOUNT_MAILS:
+        config.add_event_subscriber(subscriber, event_type, after_commit=False)
     if "orders" in settings["shopcore.plugins"]:
         subscribe_order_mails(config)
     add_job_commands(config, "mail", kind_prefix="mail.", done_word="sent")

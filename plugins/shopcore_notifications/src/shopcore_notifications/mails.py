@@ -12,7 +12,8 @@ from decimal import Decimal
 from typing import Any, Callable
 from urllib.parse import urlencode
 
-from shopcore.accounts.events import PasswordResetRequested, UserRegistered
+from shopcore.accounts.events import (EmailChangeAddressTaken, EmailChanged, EmailChangeRequested, EmailChangeUndone,
+                                     PasswordResetRequested, UserRegistered)
 from shopcore.accounts.models import User
 
 log = logging.getLogger(__name__)
@@ -23,9 +24,14 @@ ORDER_PLACED = "mail.order_placed"
 ORDER_PAID = "mail.order_paid"
 ORDER_CANCELLED = "mail.order_cancelled"
 ORDER_SHIPPED = "mail.order_shipped"
-MAIL_KINDS = (WELCOME, PASSWORD_RESET, ORDER_PLACED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED)
-# The raw reset token must not stay in the database once its mail is out.
-SECRET_PAYLOAD_KINDS = frozenset({PASSWORD_RESET})
+EMAIL_CHANGE_CONFIRM = "mail.email_change_confirm"
+EMAIL_CHANGE_TAKEN = "mail.email_change_taken"
+EMAIL_CHANGED = "mail.email_changed"
+EMAIL_CHANGE_UNDONE = "mail.email_change_undone"
+MAIL_KINDS = (WELCOME, PASSWORD_RESET, ORDER_PLACED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED,
+              EMAIL_CHANGE_CONFIRM, EMAIL_CHANGE_TAKEN, EMAIL_CHANGED, EMAIL_CHANGE_UNDONE)
+# Raw tokens (reset, e-mail confirmation and undo links) must not stay in the database once their mail is out.
+SECRET_PAYLOAD_KINDS = frozenset({PASSWORD_RESET, EMAIL_CHANGE_CONFIRM, EMAIL_CHANGED})
 
 
 def template_name(kind: str) -> str:
@@ -69,6 +75,37 @@ def reset_url(settings, event: PasswordResetRequested) -> str:
 def send_password_reset(request, event: PasswordResetRequested) -> None:
     request.enqueue_job(PASSWORD_RESET, {"to": event.email, "username": event.username,
                                          "reset_url": reset_url(request.registry.settings, event)})
+
+
+def send_email_change_confirmation(request, event: EmailChangeRequested) -> None:
+    """The confirmation link goes to the new address, whose owner proves it by using the link."""
+    request.enqueue_job(EMAIL_CHANGE_CONFIRM, {"to": event.new_email, "username": event.username,
+                                               "confirm_url": event.link})
+
+
+def send_email_change_taken_notice(request, event: EmailChangeAddressTaken) -> None:
+    """The address belongs to another account: its owner is told, and nothing is confirmed."""
+    request.enqueue_job(EMAIL_CHANGE_TAKEN, {"to": event.new_email})
+
+
+def send_email_changed(request, event: EmailChanged) -> None:
+    """The old address learns of the change and gets the link that undoes it."""
+    request.enqueue_job(EMAIL_CHANGED, {"to": event.old_email, "username": event.username,
+                                        "new_email": event.new_email, "undo_url": event.undo_link})
+
+
+def send_email_change_undone(request, event: EmailChangeUndone) -> None:
+    request.enqueue_job(EMAIL_CHANGE_UNDONE, {"to": event.email, "username": event.username})
+
+
+ACCOUNT_MAILS: tuple[tuple[type, Callable], ...] = (
+    (UserRegistered, send_welcome),
+    (PasswordResetRequested, send_password_reset),
+    (EmailChangeRequested, send_email_change_confirmation),
+    (EmailChangeAddressTaken, send_email_change_taken_notice),
+    (EmailChanged, send_email_changed),
+    (EmailChangeUndone, send_email_change_undone),
+)
 
 
 def order_mail(kind: str) -> Callable:
