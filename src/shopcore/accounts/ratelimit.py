@@ -84,7 +84,7 @@ def _key(identifier: str) -> str:
     return hashlib.sha256(identifier.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def client_ip(request) -> str:
+def client_address(request) -> str:
     """The client's address; X-Forwarded-For is believed only as far as it was written by trusted proxies."""
     trusted = request.registry.settings["shopcore.accounts.trusted_proxies"]
     address = request.remote_addr or ""
@@ -99,3 +99,26 @@ def client_ip(request) -> str:
         except ValueError:
             return address
     return address
+
+
+# An IPv6 client usually holds a whole /64 (one customer line, one cloud host), so counting single
+# addresses would give it 2**64 fresh allowances.
+IPV6_CLIENT_PREFIX = 64
+
+
+def address_key(address: str) -> str:
+    """What per-address limits count: an IPv4 address as it is, an IPv6 address's /64 network."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:  # ::ffff:a.b.c.d is an IPv4 client on a dual-stack socket
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)
+
+
+def client_ip(request) -> str:
+    """The identifier per-address rate limits count for this request's client (see `address_key`)."""
+    return address_key(client_address(request))
