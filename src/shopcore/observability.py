@@ -6,6 +6,7 @@ an empty folder shared by the workers so `/metrics` adds up every worker's numbe
 from __future__ import annotations
 
 import datetime
+import hmac
 import json
 import logging
 import os
@@ -90,7 +91,10 @@ def metrics_view(request):
         token = settings["shopcore.metrics.token"]
         given = request.headers.get("Authorization", "")
         identity = request.identity
-        if not ((token and given == f"Bearer {token}") or (identity is not None and identity.is_admin)):
+        # Compared in constant time: how long a wrong guess takes must not tell how much of it was right.
+        token_matches = bool(token) and hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
+                                                            f"Bearer {token}".encode("utf-8"))
+        if not (token_matches or (identity is not None and identity.is_admin)):
             return error_response(403, "Metrics are not public here; send the metrics token or an admin token.")
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()

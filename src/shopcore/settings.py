@@ -51,6 +51,17 @@ def parse_str(value: Any) -> str:
     return str(value).strip()
 
 
+def parse_optional_seconds(value: Any) -> int | None:
+    """A number of seconds (0 or more), or None when left empty (the environment's default applies)."""
+    text = str(value).strip()
+    if text == "" or value is None:
+        return None
+    number = int(text)
+    if number < 0:
+        raise ValueError(f"expected 0 or more seconds, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -110,6 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Origins allowed to call the API from a browser (CORS); none by default."),
     Setting("shopcore.max_body_bytes", 1024 * 1024, parse_positive_int, (),
             "Requests with a larger body get 413."),
+    Setting("shopcore.hsts_max_age", "", parse_optional_seconds, ("SHOPCORE_HSTS_MAX_AGE",),
+            "Strict-Transport-Security max-age in seconds; default a year in production, off elsewhere; 0 is off."),
 )
 
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}

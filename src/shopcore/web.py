@@ -1,4 +1,4 @@
-"""HTTP plumbing: request ids, body size limit, security headers, CORS, and the JSON renderer."""
+"""HTTP plumbing: request ids, body size limit, security and caching headers, CORS, and the JSON renderer."""
 from __future__ import annotations
 
 import datetime
@@ -21,11 +21,13 @@ DOCS_CSP = (
     "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+HSTS_PRODUCTION_DEFAULT = 365 * 24 * 3600
 
 
 def request_id_tween_factory(handler, registry):
     """Outermost: every response, errors included, carries the request id and security headers."""
     cors_origins = set(parse_list(registry.settings.get("shopcore.cors.origins", "")))
+    hsts = hsts_header(registry.settings)
 
     def tween(request):
         incoming = request.headers.get("X-Request-ID", "")
@@ -48,7 +50,10 @@ def request_id_tween_factory(handler, registry):
             response = handler(request)
         response.headers["X-Request-ID"] = rid
         add_security_headers(response)
+        add_cache_headers(request, response)
         headers = response.headers
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", hsts)
         if allowed_origin:
             headers["Access-Control-Allow-Origin"] = allowed_origin
             headers["Vary"] = "Origin"
@@ -80,6 +85,29 @@ def add_security_headers(response) -> None:
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Content-Security-Policy", API_CSP)
+
+
+def hsts_header(settings) -> str | None:
+    """Strict-Transport-Security for every answer: on in production (a year unless configured), off
+    in development, where the app is served over plain HTTP and a browser would remember the header."""
+    max_age = settings.get("shopcore.hsts_max_age")
+    if max_age is None:
+        max_age = HSTS_PRODUCTION_DEFAULT if settings.get("shopcore.env") == "production" else 0
+    return f"max-age={max_age}" if max_age else None
+
+
+def add_cache_headers(request, response) -> None:
+    """`Cache-Control: no-store` on every answer that may carry tokens or personal data.
+
+    That is every answer to a request that carries credentials (the user's profile, cart, orders) and
+    every answer to a request that changes something (a login's tokens, a registration). Anonymous
+    reads (the public catalog) keep what their view chose: they are the same for everyone, and the
+    catalog serves them with an ETag. A view that sets Cache-Control itself is left alone.
+    """
+    if "Cache-Control" in response.headers:
+        return
+    if "Authorization" in request.headers or request.method not in ("GET", "HEAD", "OPTIONS"):
+        response.headers["Cache-Control"] = "no-store"
 
 
 def query_string_is_utf8(query_string: str) -> bool:
