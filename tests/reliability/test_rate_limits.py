@@ -19,12 +19,13 @@ ATTEMPTS = 10
 
 # Operations that must stay limited, whatever the spec says.
 MUST_BE_LIMITED = {"authLogin", "authRegister", "authRequestPasswordReset", "authConfirmPasswordReset",
-                   "authChangePassword"}
+                   "authChangePassword", "authUpdateUser", "authConfirmEmailChange", "authUndoEmailChange"}
 
 
 @pytest.fixture
 def limited_app(make_app):
-    names = ("login_ip", "login_account", "reset_ip", "reset_account", "reset_confirm_ip", "register_ip")
+    names = ("login_ip", "login_account", "reset_ip", "reset_account", "reset_confirm_ip", "register_ip",
+             "email_change_ip", "email_change_account", "email_confirm_ip")
     return make_app(**{RATE + name: f"{LIMIT}/minute" for name in names})
 
 
@@ -44,6 +45,9 @@ def test_operations_that_declare_429_have_a_limit_that_holds(limited_operation, 
         if operation.operation_id == "authRegister":
             body.update(username=f"newcomer{attempt}", email=f"newcomer{attempt}@example.com",
                         password="a long enough passphrase")
+        elif operation.operation_id == "authUpdateUser":
+            # What is limited there is asking for a new e-mail address.
+            body = {"email": f"moved{attempt}@example.com", "current_password": customer.password}
         response = limited_app.request(operation.path, method=operation.method, headers=headers,
                                        body=json.dumps(body).encode(), content_type="application/json",
                                        expect_errors=True)
