@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any, Mapping
 
 import zope.sqlalchemy
-from pyramid_retry import RetryableExecutionPolicy
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -101,35 +99,11 @@ def _request_dbsession(request) -> Session:
     return session
 
 
-class BodyLimitPolicy:
-    """Answers 413 before anything reads a body over the limit; otherwise runs the wrapped policy."""
-
-    def __init__(self, policy, max_body: int):
-        self.policy = policy
-        self.max_body = max_body
-
-    def __call__(self, environ, router):
-        from shopcore.errors import error_response
-        from shopcore.web import add_security_headers
-
-        length = environ.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > self.max_body:
-            response = error_response(413, f"Request body is larger than {self.max_body} bytes.")
-            response.headers["X-Request-ID"] = uuid.uuid4().hex
-            add_security_headers(response)  # answered before the tweens that add them to every other answer
-            return response
-        return self.policy(environ, router)
-
-
 def includeme(config) -> None:
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     settings.setdefault("tm.annotate_user", False)
     config.include("pyramid_tm")
-    # pyramid_retry's policy retries a request whose transaction failed on a serialization failure
-    # or deadlock; the body-size check runs first, before the policy buffers the body for retries.
-    attempts = int(settings.get("retry.attempts") or 3)
-    config.set_execution_policy(BodyLimitPolicy(RetryableExecutionPolicy(attempts), settings["shopcore.max_body_bytes"]))
     if "shopcore.engine" not in config.registry:
         config.registry["shopcore.engine"] = make_engine(settings)
     if "shopcore.dbsession_factory" not in config.registry:
