@@ -74,6 +74,16 @@ def fetch_page(session: Session, statement: Select, page: int, page_size: int,
     return Page(rows=rows, count=count, number=page, size=page_size)
 
 
+def public_url(request, route_name: str | None = None, **matchdict: Any) -> str:
+    """The URL of a route (the request's own by default) under `shopcore.base_url`: what page links
+    are built on. Never the request's Host header: any client sets it, and it would show in the
+    links of a cached page served to everyone else."""
+    base = request.registry.settings["shopcore.base_url"].rstrip("/")
+    if route_name is None:
+        route_name, matchdict = request.matched_route.name, dict(request.matchdict or {})
+    return request.route_url(route_name, _app_url=base, **matchdict)
+
+
 def page_url(base_url: str, params: Mapping[str, Any], page_number: int) -> str:
     query = {name: value for name, value in params.items() if name != "page"}
     if page_number > 1:
