@@ -9,6 +9,8 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from shopcore.private_files import create_private_file
+
 log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
@@ -52,9 +54,22 @@ def make_engine(settings: Mapping[str, Any]) -> Engine:
         kwargs["pool_timeout"] = settings.get("shopcore.db.connect_timeout", 5)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            event.listen(engine, "do_connect", _sqlite_private_file(database))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_private_file(database: str):
+    """Before each connect: a missing database file is created 0600 (SQLite would make it with the
+    umask's mode, 0644 usually; its -wal and -shm files take the database file's mode)."""
+
+    def create(_dialect, _record, _cargs, _cparams) -> None:
+        create_private_file(database)
+
+    return create
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

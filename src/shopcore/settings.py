@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, MutableMapping
 from urllib.parse import quote
+
+from shopcore.private_files import make_private_dir
 
 
 class SettingsError(ValueError):
@@ -191,10 +194,21 @@ def _resolve_secret(settings: Mapping[str, Any]) -> str:
     path = Path(secret_file)
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = make_private_dir(path.parent)
     generated = secrets.token_urlsafe(48)
-    path.write_text(generated)
-    path.chmod(0o600)
+    # Written whole to a temporary file (mkstemp makes it 0600), then linked into place: the secret is
+    # never readable by others, never seen half-written, and two processes starting together agree on
+    # one (the second link fails and that process reads the first one's secret).
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".secret-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generated)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        os.unlink(temporary)
     return generated
 
 
