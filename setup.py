@@ -31,6 +31,7 @@ setup(
         "alembic>=1.13",
         "psycopg[binary]>=3.1",
         "dogpile.cache>=1.3",
+        "cachetools>=5",
         "redis>=5",
         "kombu>=5.3",
         "argon2-cffi>=23",

@@ -2,6 +2,7 @@
 import logging
 
 import pytest
+from dogpile.cache.api import NO_VALUE
 
 from shopcore.cache import CacheNamespace, make_cache_region
 from shopcore.settings import load_settings
@@ -109,3 +110,18 @@ def test_failed_backend_rests_before_being_tried_again(caplog, monkeypatch):
     with caplog.at_level(logging.WARNING, logger="shopcore.cache"):
         dead.get("k")
     assert len([r for r in caplog.records if "serving without cache" in r.getMessage()]) == 2
+
+
+@pytest.mark.parametrize("backend", ["shopcore.cache.memory", "dogpile.cache.memory"])
+def test_the_memory_cache_keeps_at_most_max_entries_the_least_recently_used_going_first(backend):
+    settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": "x" * 40,
+                              "shopcore.cache.backend": backend, "shopcore.cache.max_entries": "3"}, {})
+    region = make_cache_region(settings)
+    for number in range(3):
+        region.set(f"key{number}", number)
+    assert region.get("key0") == 0  # read: now the most recently used
+    for number in range(3, 1500):
+        region.set(f"key{number}", number)
+        region.get("key0")
+    assert len(region.actual_backend) == 3
+    assert region.get("key0") == 0 and region.get("key1") is NO_VALUE and region.get("key1499") == 1499

@@ -69,3 +69,10 @@ def test_every_route_of_the_spec_has_a_view(shopcore_registry):
     spec_paths = set(shopcore_registry["shopcore.openapi_spec"]["paths"])
     routes = {r["introspectable"]["pattern"] for r in shopcore_registry.introspector.get_category("routes")}
     assert spec_paths <= routes
+
+
+def test_the_spec_and_the_pagination_helper_share_one_page_size_limit(shopcore_registry):
+    from shopcore.pagination import MAX_PAGE_SIZE
+
+    page_size = shopcore_registry["shopcore.openapi_spec"]["components"]["parameters"]["PageSize"]
+    assert page_size["schema"]["maximum"] == MAX_PAGE_SIZE

@@ -16,7 +16,8 @@ def test_environment_overrides_ini():
 def test_defaults_apply():
     settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET}, {})
     assert settings["shopcore.cache.ttl"] == 600
-    assert settings["shopcore.cache.backend"] == "dogpile.cache.memory"
+    assert settings["shopcore.cache.backend"] == "shopcore.cache.memory"
+    assert settings["shopcore.cache.max_entries"] == 1000
     assert settings["shopcore.plugins"] == ["catalog", "cart", "orders", "notifications"]
 
 
@@ -137,3 +138,16 @@ def test_a_misspelt_key_under_a_table_prefix_stops_start_up(shopcore_settings):
 def test_a_bad_account_setting_still_names_it(shopcore_settings):
     with pytest.raises(SettingsError, match=r"setting shopcore.accounts.password_min_length: expected a positive"):
         wishlist_app(shopcore_settings, **{"shopcore.accounts.password_min_length": "-1"})
+
+
+@pytest.mark.parametrize("backend", ["", "dogpile.cache.memory", "shopcore.cache.memory"])
+def test_production_refuses_a_per_process_memory_cache(backend):
+    with pytest.raises(SettingsError, match="shopcore.cache.backend: production needs a shared cache"):
+        load_settings({"sqlalchemy.url": "sqlite://", "shopcore.env": "production", "shopcore.cache.backend": backend},
+                      {"SECRET_KEY": SECRET})
+
+
+def test_production_takes_a_redis_cache_of_its_own():
+    settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.env": "production"},
+                             {"SECRET_KEY": SECRET, "CACHE_REDIS_URL": "redis://cache:6379/0"})
+    assert settings["shopcore.cache.backend"] == "dogpile.cache.redis"

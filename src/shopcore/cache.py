@@ -15,16 +15,22 @@ The API a plugin uses (part of the plugin contract):
     key = cache.key("lists", user_id, page)                 # valid until "lists" is invalidated
     body = cache.get_or_create(key, lambda: build_body())   # any picklable value
     cache.invalidate_after_commit(request, "lists")         # after a write
+
+Without Redis the cache lives in process memory, bounded: at most `shopcore.cache.max_entries`
+entries, the least recently used evicted first. Production refuses it (see `shopcore.settings`).
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from typing import Any, Callable, Iterable
 
-from dogpile.cache import make_region
+import cachetools
+from dogpile.cache import make_region, register_backend
 from dogpile.cache.api import NO_VALUE
+from dogpile.cache.backends.memory import MemoryBackend
 from dogpile.cache.proxy import ProxyBackend
 from pyramid.exceptions import ConfigurationError
 
@@ -124,13 +130,53 @@ class TolerantBackend(ProxyBackend):
     delete_multi = _tolerant_write("delete_multi")
 
 
+def _locked(name: str):
+    def method(self, *args):
+        with self._lock:
+            return getattr(MemoryBackend, name)(self, *args)
+
+    return method
+
+
+class BoundedMemoryBackend(MemoryBackend):
+    """dogpile's memory backend over an LRU mapping: at most `max_entries` entries, the least recently
+    used evicted first. dogpile's own memory backend is a plain dict that never evicts, so any
+    request that makes a new key (a new page, a new filter) grew the process for good.
+
+    The lock: waitress serves requests on threads, and an LRU mapping reorders itself on every read.
+    """
+
+    def __init__(self, arguments):
+        super().__init__({"cache_dict": cachetools.LRUCache(maxsize=arguments["max_entries"])})
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    get = _locked("get")
+    get_multi = _locked("get_multi")
+    set = _locked("set")
+    set_multi = _locked("set_multi")
+    delete = _locked("delete")
+    delete_multi = _locked("delete_multi")
+
+
+MEMORY_BACKEND = "shopcore.cache.memory"
+register_backend(MEMORY_BACKEND, __name__, "BoundedMemoryBackend")
+# dogpile's unbounded memory backend, when named in settings, is replaced by the bounded one.
+UNBOUNDED_MEMORY_BACKENDS = frozenset({"dogpile.cache.memory", "dogpile.cache.memory_pickle"})
+
+
 def make_cache_region(settings, ttl: int | None = None):
     backend = settings["shopcore.cache.backend"]
     ttl = ttl or settings["shopcore.cache.ttl"]
     arguments: dict[str, Any] = {}
-    if backend.startswith("dogpile.cache.redis"):
+    if backend in UNBOUNDED_MEMORY_BACKENDS or backend == MEMORY_BACKEND:
+        backend = MEMORY_BACKEND
+        arguments = {"max_entries": settings["shopcore.cache.max_entries"]}
+    elif backend.startswith("dogpile.cache.redis"):
         arguments = {
-            "url": settings["shopcore.redis_url"],
+            "url": settings["shopcore.cache.redis_url"] or settings["shopcore.redis_url"],
             # Redis forgets entries a little after dogpile considers them stale.
             "redis_expiration_time": ttl + 60,
             "connection_kwargs": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},

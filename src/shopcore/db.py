@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any, Mapping
 
 import zope.sqlalchemy
-from pyramid_retry import RetryableExecutionPolicy
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from shopcore.private_files import create_private_file
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,22 @@ def make_engine(settings: Mapping[str, Any]) -> Engine:
         kwargs["pool_timeout"] = settings.get("shopcore.db.connect_timeout", 5)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            event.listen(engine, "do_connect", _sqlite_private_file(database))
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_private_file(database: str):
+    """Before each connect: a missing database file is created 0600 (SQLite would make it with the
+    umask's mode, 0644 usually; its -wal and -shm files take the database file's mode)."""
+
+    def create(_dialect, _record, _cargs, _cparams) -> None:
+        create_private_file(database)
+
+    return create
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -101,35 +114,11 @@ def _request_dbsession(request) -> Session:
     return session
 
 
-class BodyLimitPolicy:
-    """Answers 413 before anything reads a body over the limit; otherwise runs the wrapped policy."""
-
-    def __init__(self, policy, max_body: int):
-        self.policy = policy
-        self.max_body = max_body
-
-    def __call__(self, environ, router):
-        from shopcore.errors import error_response
-        from shopcore.web import add_security_headers
-
-        length = environ.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > self.max_body:
-            response = error_response(413, f"Request body is larger than {self.max_body} bytes.")
-            response.headers["X-Request-ID"] = uuid.uuid4().hex
-            add_security_headers(response)  # answered before the tweens that add them to every other answer
-            return response
-        return self.policy(environ, router)
-
-
 def includeme(config) -> None:
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     settings.setdefault("tm.annotate_user", False)
     config.include("pyramid_tm")
-    # pyramid_retry's policy retries a request whose transaction failed on a serialization failure
-    # or deadlock; the body-size check runs first, before the policy buffers the body for retries.
-    attempts = int(settings.get("retry.attempts") or 3)
-    config.set_execution_policy(BodyLimitPolicy(RetryableExecutionPolicy(attempts), settings["shopcore.max_body_bytes"]))
     if "shopcore.engine" not in config.registry:
         config.registry["shopcore.engine"] = make_engine(settings)
     if "shopcore.dbsession_factory" not in config.registry:

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from shopcore.errors import NotFound
+from shopcore.errors import InvalidInput, NotFound
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -41,6 +41,13 @@ class Page:
         return self.number > 1
 
 
+def check_page(page: int, page_size: int) -> None:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput("page_size", f"Must be between 1 and {MAX_PAGE_SIZE}.")
+    if page < 1:
+        raise InvalidInput("page", "Must be at least 1.")
+
+
 def count_rows(session: Session, statement: Select) -> int:
     return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
 
@@ -51,7 +58,10 @@ def fetch_page(session: Session, statement: Select, page: int, page_size: int,
     """One page of `statement` (already ordered); a page past the end is a 404.
 
     `remembered_count(compute)` returns a count kept from an earlier request or calls `compute`.
+    A page below 1 or a size outside 1..MAX_PAGE_SIZE is an InvalidInput (400), as it is over HTTP
+    where the spec says so: a service caller cannot ask for an unbounded page either.
     """
+    check_page(page, page_size)
     offset = (page - 1) * page_size
     if count_alongside:
         results = session.execute(statement.add_columns(func.count().over()).limit(page_size).offset(offset)).all()
@@ -72,6 +82,16 @@ def fetch_page(session: Session, statement: Select, page: int, page_size: int,
 
         count = remembered_count(compute) if remembered_count else compute()
     return Page(rows=rows, count=count, number=page, size=page_size)
+
+
+def public_url(request, route_name: str | None = None, **matchdict: Any) -> str:
+    """The URL of a route (the request's own by default) under `shopcore.base_url`: what page links
+    are built on. Never the request's Host header: any client sets it, and it would show in the
+    links of a cached page served to everyone else."""
+    base = request.registry.settings["shopcore.base_url"].rstrip("/")
+    if route_name is None:
+        route_name, matchdict = request.matched_route.name, dict(request.matchdict or {})
+    return request.route_url(route_name, _app_url=base, **matchdict)
 
 
 def page_url(base_url: str, params: Mapping[str, Any], page_number: int) -> str:

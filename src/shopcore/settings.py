@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, MutableMapping
 from urllib.parse import quote
+
+from shopcore.private_files import make_private_dir
 
 
 class SettingsError(ValueError):
@@ -89,8 +92,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shopcore.redis_url", "", parse_str, ("REDIS_URL",),
             "Redis for cache, token revocation and rate limits; empty keeps them in process memory."),
     Setting("shopcore.cache.backend", "", parse_str, (),
-            "dogpile.cache backend; defaults to redis when a Redis URL is set, else memory."),
+            "dogpile.cache backend; defaults to redis when a Redis URL is set, else process memory "
+            "(bounded, refused in production)."),
+    Setting("shopcore.cache.redis_url", "", parse_str, ("CACHE_REDIS_URL",),
+            "A Redis of its own for the cache (maxmemory with allkeys-lru); defaults to shopcore.redis_url."),
     Setting("shopcore.cache.ttl", 600, parse_positive_int, ("SHOPCORE_CACHE_TTL",), "Cache lifetime in seconds."),
+    Setting("shopcore.cache.max_entries", 1000, parse_positive_int, (),
+            "Most entries the in-memory cache keeps per process, least recently used evicted first."),
     Setting("shopcore.broker_url", "", parse_str, ("BROKER_URL",),
             "Kombu broker URL for background jobs; empty runs jobs in process after commit."),
     Setting("shopcore.mail.backend", "file", parse_choice("file", "smtp"), ("SHOPCORE_MAIL_BACKEND",),
@@ -105,7 +113,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shopcore.mail.sender", "shop@example.com", parse_str, ("EMAIL_FROM",), "From address of mails."),
     Setting("shopcore.shop_name", "shopcore", parse_str, ("SHOPCORE_SHOP_NAME",), "Shown in mails."),
     Setting("shopcore.base_url", "http://127.0.0.1:6543", parse_str, ("SHOPCORE_BASE_URL",),
-            "Public base URL used in links sent by mail."),
+            "Public base URL: links sent by mail and the API's page links start with it (never with the Host header)."),
     Setting("shopcore.jwt.access_ttl", 900, parse_positive_int, (), "Access token lifetime in seconds."),
     Setting("shopcore.jwt.refresh_ttl", 7 * 24 * 3600, parse_positive_int, (),
             "Refresh token lifetime in seconds."),
@@ -161,9 +169,8 @@ def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = No
     if not settings["sqlalchemy.url"]:
         raise SettingsError("setting sqlalchemy.url: missing (set DATABASE_URL or DB_NAME, DB_USER, ...)")
     if not settings["shopcore.cache.backend"]:
-        settings["shopcore.cache.backend"] = (
-            "dogpile.cache.redis" if settings["shopcore.redis_url"] else "dogpile.cache.memory"
-        )
+        redis_url = settings["shopcore.cache.redis_url"] or settings["shopcore.redis_url"]
+        settings["shopcore.cache.backend"] = "dogpile.cache.redis" if redis_url else "shopcore.cache.memory"
     production = settings["shopcore.env"] == "production"
     settings["shopcore.log.format"] = settings["shopcore.log.format"] or ("json" if production else "text")
     try:
@@ -172,6 +179,11 @@ def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = No
     except ValueError as exc:
         raise SettingsError(f"setting shopcore.metrics.public: {exc}") from None
     settings["shopcore.secret"] = _resolve_secret(settings)
+    if production and "memory" in settings["shopcore.cache.backend"]:
+        # Each worker would keep a cache of its own: a write invalidates only the worker that made it,
+        # the others serve the old pages for a whole TTL, and every worker holds its own copy.
+        raise SettingsError("setting shopcore.cache.backend: production needs a shared cache; set REDIS_URL "
+                            "(or CACHE_REDIS_URL), not a per-process memory cache")
     return settings
 
 
@@ -195,10 +207,21 @@ def _resolve_secret(settings: Mapping[str, Any]) -> str:
     path = Path(secret_file)
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = make_private_dir(path.parent)
     generated = secrets.token_urlsafe(48)
-    path.write_text(generated)
-    path.chmod(0o600)
+    # Written whole to a temporary file (mkstemp makes it 0600), then linked into place: the secret is
+    # never readable by others, never seen half-written, and two processes starting together agree on
+    # one (the second link fails and that process reads the first one's secret).
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".secret-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generated)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_text().strip()
+    finally:
+        os.unlink(temporary)
     return generated
 
 

@@ -206,6 +206,8 @@ def shopcore_settings(database_url, redis_url, shopcore_plugins, tmp_path_factor
         "shopcore.broker_url": "",
         "shopcore.mail.backend": "file",
         "shopcore.mail.dir": str(var / "mail"),
+        # Page links start at the base URL; WebTest's own host, so a test can follow them.
+        "shopcore.base_url": "http://localhost",
         "shopcore.openapi.validate_responses": "true",
         # Cheap Argon2 keeps the many test logins fast; the accounts tests check the real defaults.
         "shopcore.accounts.argon2.time_cost": "1",

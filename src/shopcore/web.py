@@ -1,7 +1,8 @@
-"""HTTP plumbing: request ids, body size limit, security and caching headers, CORS, and the JSON renderer."""
+"""HTTP plumbing: the body size limit and retries, request ids, security and caching headers, CORS, and the JSON renderer."""
 from __future__ import annotations
 
 import datetime
+import io
 import re
 import uuid
 from decimal import Decimal
@@ -11,6 +12,7 @@ from pyramid.renderers import JSON
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import EXCVIEW, INGRESS
+from pyramid_retry import RetryableExecutionPolicy
 
 from shopcore.errors import error_response
 from shopcore.settings import parse_list
@@ -163,12 +165,67 @@ def json_renderer() -> JSON:
     return renderer
 
 
+class BodyLimitPolicy:
+    """Answers 413 before anything reads a body over the limit; otherwise runs the wrapped policy.
+
+    A body with a Content-Length over the limit is refused unread. A body without one (chunked
+    transfer encoding, which gunicorn hands over as a stream with no CONTENT_LENGTH) is read here, at
+    most the limit plus one byte: over the limit it is refused, otherwise the bytes read become the
+    request's input with their length, so nothing later can read more than the limit.
+    """
+
+    def __init__(self, policy, max_body: int):
+        self.policy = policy
+        self.max_body = max_body
+
+    def __call__(self, environ, router):
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit():
+            if int(length) > self.max_body:
+                return self.too_large()
+        elif not length and environ.get("wsgi.input_terminated"):
+            # The server promises the stream ends where the body does (PEP 3333's wsgi.input_terminated),
+            # so reading it cannot block past the body; without that promise webob reads no body at all.
+            body = read_at_most(environ["wsgi.input"], self.max_body + 1)
+            if len(body) > self.max_body:
+                return self.too_large()
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is now length-delimited
+        return self.policy(environ, router)
+
+    def too_large(self) -> Response:
+        response = error_response(413, f"Request body is larger than {self.max_body} bytes.")
+        response.headers["X-Request-ID"] = uuid.uuid4().hex
+        add_security_headers(response)  # answered before the tweens that add them to every other answer
+        return response
+
+
+def read_at_most(stream, limit: int) -> bytes:
+    """Up to `limit` bytes of `stream` (a read may return less than asked before the end)."""
+    chunks, size = [], 0
+    while size < limit:
+        chunk = stream.read(min(limit - size, 64 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def request_factory(max_body: int):
     # Bodies up to the limit stay in memory when made seekable for retries (no temporary files).
     return type("ShopRequest", (Request,), {"request_body_tempfile_limit": max_body})
 
 
 def includeme(config) -> None:
-    config.set_request_factory(request_factory(config.get_settings()["shopcore.max_body_bytes"]))
+    settings = config.get_settings()
+    max_body = settings["shopcore.max_body_bytes"]
+    config.set_request_factory(request_factory(max_body))
+    # pyramid_retry's policy retries a request whose transaction failed on a serialization failure or
+    # deadlock (pyramid_tm, shopcore.db, marks those retryable); the body-size check runs first, before
+    # that policy buffers the body for retries.
+    attempts = int(settings.get("retry.attempts") or 3)
+    config.set_execution_policy(BodyLimitPolicy(RetryableExecutionPolicy(attempts), max_body))
     config.add_tween("shopcore.web.request_id_tween_factory", under=INGRESS)
     config.add_renderer("json", json_renderer())

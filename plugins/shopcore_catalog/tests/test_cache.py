@@ -199,3 +199,41 @@ def test_with_the_cache_down_reads_and_writes_still_work(shopcore_settings, db_c
         assert request.find_service(name="catalog").take_stock(product, 2) is True
     assert app.get(f"/api/products/{product}/").json["stock"] == 0
     assert "serving without cache" in caplog.text
+
+
+def cache_keys(registry) -> list[str]:
+    """Every key in the cache: Redis's whole test database, or the bounded memory backend's entries."""
+    url = registry.settings["shopcore.redis_url"]
+    if url:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        try:
+            return [key.decode() for key in client.keys("*")]
+        finally:
+            client.close()
+    return list(registry["shopcore.cache_region"].actual_backend._cache)
+
+
+def test_keys_and_links_never_take_the_host_header(make_product, make_category, testapp, shopcore_registry):
+    for number in range(3):
+        make_product(f"Lamp {number}")
+        make_category(f"Room {number}")
+    for path in ("/api/products/", "/api/categories/"):
+        body = testapp.get(f"{path}?page_size=1&page=2", headers={"Host": "evil.example"}).json
+        assert (body["previous"], body["next"]) == (f"http://localhost{path}?page_size=1",
+                                                    f"http://localhost{path}?page_size=1&page=3")
+    keys = set(cache_keys(shopcore_registry))
+    for number in range(1500):
+        path = ("/api/products/", "/api/categories/")[number % 2]
+        response = testapp.get(f"{path}?page_size=1&page=2", headers={"Host": f"h{number}.evil.example"})
+        assert b"evil" not in response.body
+    assert set(cache_keys(shopcore_registry)) == keys
+
+
+def test_a_search_is_in_its_key_as_a_fixed_length_digest(make_product, testapp, shopcore_registry):
+    make_product("Lamp")
+    words = " ".join(f"word{number}xyz" for number in range(8))
+    assert testapp.get("/api/products/", params={"search": words}).json["count"] == 0
+    keys = cache_keys(shopcore_registry)
+    assert keys and all("xyz" not in key and len(key) < 120 for key in keys), keys

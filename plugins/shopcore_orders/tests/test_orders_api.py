@@ -28,6 +28,31 @@ def test_the_list_is_paginated_like_the_catalog(customer_app, place_order):
     assert customer_app.get("/api/orders/?page_size=101", status=400).json["errors"][0]["field"] == "page_size"
 
 
+def cache_key_count(registry) -> int:
+    url = registry.settings["shopcore.redis_url"]
+    if url:
+        import redis
+
+        with redis.Redis.from_url(url) as client:
+            return client.dbsize()
+    return len(registry["shopcore.cache_region"].actual_backend)
+
+
+def test_the_list_keys_and_links_never_take_the_host_header(customer_app, admin_app, place_order, shopcore_registry):
+    for index in range(3):
+        place_order(lines={f"Item {index}": ("1.00", 1)})
+    for app in (customer_app, admin_app):
+        page = app.get("/api/orders/?page_size=1&page=2", headers={"Host": "evil.example"}).json
+        assert (page["previous"], page["next"]) == ("http://localhost/api/orders/?page_size=1",
+                                                    "http://localhost/api/orders/?page_size=1&page=3")
+    entries = cache_key_count(shopcore_registry)
+    for number in range(300):
+        app = (customer_app, admin_app)[number % 2]
+        page = app.get("/api/orders/?page_size=1&page=2", headers={"Host": f"h{number}.evil.example"})
+        assert b"evil" not in page.body
+    assert cache_key_count(shopcore_registry) == entries
+
+
 def test_an_empty_history_is_an_empty_page(customer_app):
     assert customer_app.get("/api/orders/").json == {"count": 0, "next": None, "previous": None, "results": []}
 

@@ -1,15 +1,18 @@
 """OpenAPI: the core's base.yaml and each plugin's fragment, merged at start-up and given to pyramid_openapi3."""
 from __future__ import annotations
 
+import atexit
 import copy
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from openapi_spec_validator import validate
+from pyramid.config import PHASE1_CONFIG
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import AssetResolver
 
@@ -90,19 +93,58 @@ def _operations(paths: dict):
                 yield item[method]
 
 
-def write_spec(spec: dict) -> str:
-    """Write the merged spec once; the file name carries its content hash so processes share it."""
-    text = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "shopcore-openapi"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"openapi-{digest}.yaml"
-    if not path.exists():
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".yaml")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    return str(path)
+class SpecTampered(ConfigurationError):
+    """The spec file on disk is not the spec this process merged."""
+
+
+_spec_folder: tuple[int, Path] | None = None
+
+
+def private_spec_folder() -> Path:
+    """This process's own folder for the merged spec: made by mkdtemp (0700, a name no one can know or
+    plant beforehand), removed when the process that made it exits. A shared, predictable folder let
+    any local user put a spec of their own there before the shop started."""
+    global _spec_folder
+    if _spec_folder is None or _spec_folder[0] != os.getpid() or not _spec_folder[1].is_dir():
+        folder = Path(tempfile.mkdtemp(prefix="shopcore-openapi-"))
+        atexit.register(_remove_folder, os.getpid(), folder)
+        _spec_folder = (os.getpid(), folder)
+    return _spec_folder[1]
+
+
+def _remove_folder(owner_pid: int, folder: Path) -> None:
+    if os.getpid() == owner_pid:  # not a forked child of the process that made it
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def spec_text(spec: dict) -> bytes:
+    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True).encode("utf-8")
+
+
+def file_digest(path: str | Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def write_spec(spec: dict) -> tuple[str, str]:
+    """Write the merged spec in this process's private folder; its path and its SHA-256."""
+    data = spec_text(spec)
+    digest = hashlib.sha256(data).hexdigest()
+    folder = private_spec_folder()
+    path = folder / f"openapi-{digest[:16]}.yaml"
+    if not path.exists() or file_digest(path) != digest:
+        fd, temporary = tempfile.mkstemp(dir=folder, suffix=".yaml")  # 0600
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)  # whole or not at all, for a request serving /openapi.yaml meanwhile
+    return str(path), digest
+
+
+def verify_spec_file(path: str | Path, digest: str) -> None:
+    """SpecTampered unless the file at `path` is the one written with `digest`."""
+    found = file_digest(path)
+    if found != digest:
+        raise SpecTampered(f"OpenAPI spec {path} changed after it was written (sha256 {found}, expected {digest})")
 
 
 def add_openapi_fragment(config, asset_spec: str) -> None:
@@ -147,10 +189,21 @@ def install_spec(config) -> dict:
     """Merge, validate, write and hand the spec to pyramid_openapi3 (called once, after every plugin)."""
     watch_for_reload([str(BASE_SPEC), *(path for _owner, path in config.registry.get("shopcore.openapi_fragments", []))])
     spec = assemble_spec(config.registry)
-    path = write_spec(spec)
+    path, digest = write_spec(spec)
     config.registry["shopcore.openapi_spec"] = spec
     config.registry["shopcore.openapi_path"] = path
+    config.registry["shopcore.openapi_digest"] = digest
     config.pyramid_openapi3_spec(path, route="/openapi.yaml", route_name="openapi_yaml")
+
+    def verify() -> None:
+        # pyramid_openapi3 reads the file when the configuration commits (PHASE0): the file must still be
+        # the one written, and what was read from it the spec merged here.
+        verify_spec_file(path, digest)
+        with config.registry.settings["pyramid_openapi3"]["spec"].open() as loaded:
+            if loaded != spec:
+                raise SpecTampered(f"OpenAPI spec {path} was read back different from the merged spec")
+
+    config.action(("shopcore.openapi.verify", path), verify, order=PHASE1_CONFIG)
     add_method_not_allowed_views(config, spec)
     return spec
 

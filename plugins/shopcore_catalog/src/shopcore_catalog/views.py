@@ -4,6 +4,7 @@ Reads are public and served from rendered bodies in the cache; writes need `cata
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from shopcore.errors import InvalidInput, NotFound
 
-from shopcore.pagination import DEFAULT_PAGE_SIZE, page_body
+from shopcore.pagination import DEFAULT_PAGE_SIZE, page_body, public_url
 from shopcore_catalog.rendered_cache import body_response, cached_body
 from shopcore_catalog.services import (CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, SERVICE_NAME, CatalogService,
                                        ProductFilters, category_body, parse_product_filters, product_body,
@@ -73,17 +74,23 @@ def canonical_filters(filters: ProductFilters, page_size: int) -> dict:
     return canonical
 
 
+def params_digest(params: dict) -> str:
+    """A fixed-length cache key part for canonical parameters (a search's words are free text)."""
+    return hashlib.blake2b(urlencode(sorted(params.items())).encode(), digest_size=16).hexdigest()
+
+
 # --- categories ------------------------------------------------------------------------------------
 
 def list_categories(request):
     page, page_size = page_parameters(query_parameters(request))
     params = {"page_size": page_size} if page_size != DEFAULT_PAGE_SIZE else {}
     cache = catalog_cache(request)
-    key = cache.key(CATEGORIES, "list", request.path_url, page, page_size)
+    # Keys hold validated values only: never the URL, whose Host any client sets.
+    key = cache.key(CATEGORIES, "list", page, page_size)
 
     def build() -> dict:
         found = catalog(request).list_categories(page, page_size)
-        return page_body(found, [category_body(category) for category in found.rows], request.path_url, params)
+        return page_body(found, [category_body(category) for category in found.rows], public_url(request), params)
 
     return body_response(request, cached_body(request, cache, key, build))
 
@@ -118,16 +125,16 @@ def list_products(request):
     filters = parse_product_filters(query)
     params = canonical_filters(filters, page_size)
     cache = catalog_cache(request)
-    key = cache.key(PRODUCT_LISTS, "list", request.path_url, page, urlencode(sorted(params.items())))
+    key = cache.key(PRODUCT_LISTS, "list", page, params_digest(params))
 
     def remembered_count(compute):
         # The count depends on the filters only: every page and ordering of them shares it.
-        count_params = sorted((k, v) for k, v in params.items() if k not in ("ordering", "page_size"))
-        return cache.get_or_create(cache.key(PRODUCT_LISTS, "count", urlencode(count_params)), compute)
+        count_params = {k: v for k, v in params.items() if k not in ("ordering", "page_size")}
+        return cache.get_or_create(cache.key(PRODUCT_LISTS, "count", params_digest(count_params)), compute)
 
     def build() -> dict:
         found = catalog(request).list_products(filters, page, page_size, remembered_count)
-        return page_body(found, [product_body(product) for product in found.rows], request.path_url, params)
+        return page_body(found, [product_body(product) for product in found.rows], public_url(request), params)
 
     return body_response(request, cached_body(request, cache, key, build))
 

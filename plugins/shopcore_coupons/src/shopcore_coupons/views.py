@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pyramid.response import Response
 
-from shopcore.pagination import DEFAULT_PAGE_SIZE
+from shopcore.pagination import DEFAULT_PAGE_SIZE, public_url
 from shopcore.security import AUTHENTICATED_PERMISSION
 
 MANAGE_PERMISSION = "coupons.manage"
@@ -21,7 +21,7 @@ def list_coupons(request):
     query = request.openapi_validated.parameters.query
     page_size = query.get("page_size", DEFAULT_PAGE_SIZE)
     params = {"page_size": page_size} if page_size != DEFAULT_PAGE_SIZE else {}
-    return _coupons(request).list(page=query.get("page", 1), page_size=page_size, base_url=request.path_url,
+    return _coupons(request).list(page=query.get("page", 1), page_size=page_size, base_url=public_url(request),
                                   params=params)
 
 

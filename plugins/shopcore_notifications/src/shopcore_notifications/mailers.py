@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from shopcore.messaging import PermanentJobError
+from shopcore.private_files import make_private_dir, write_private_file
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +22,11 @@ class FileMailer:
         self.directory = Path(directory)
 
     def send(self, message: EmailMessage, name: str) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Mails carry reset links: the folder and every file are their owner's alone from the start.
+        make_private_dir(self.directory)
         path = self.directory / f"{name}.eml"
         partial = path.with_suffix(".eml.part")
-        partial.write_bytes(message.as_bytes())
+        write_private_file(partial, message.as_bytes())
         # A reader never sees half a file.
         os.replace(partial, path)
         log.info("mail %r to %s written to %s", message["Subject"], message["To"], path)

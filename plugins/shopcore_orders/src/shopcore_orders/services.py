@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
 from shopcore.extensions import run_extension_point
 
-from shopcore.pagination import fetch_page, page_body
+from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body, public_url
 from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderShipped
 from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED
 from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
@@ -188,16 +188,16 @@ class OrderService:
         self.cache.set(key, body)
         return body
 
-    def list_orders(self, viewer_id: int, *, is_admin: bool = False, page: int = 1, page_size: int = 20,
-                    status: str | None = None, user: int | None = None, base_url: str = "",
-                    params: Mapping[str, Any] | None = None) -> dict:
+    def list_orders(self, viewer_id: int, *, is_admin: bool = False, page: int = 1,
+                    page_size: int = DEFAULT_PAGE_SIZE, status: str | None = None, user: int | None = None) -> dict:
         """A page of orders, newest first: the viewer's own, or (admins) everyone's, filtered.
 
         Three queries whatever the number of lines: the page, its lines, its adjustments (and a
-        count when the page is full).
+        count when the page is full). The cache key and the page links are made of these arguments
+        alone; the links start at `shopcore.base_url`.
         """
         collection = ALL_ORDERS if is_admin else user_collection(viewer_id)
-        key = self.cache.key(collection, "list", base_url, page, page_size, status or "", user or "")
+        key = self.cache.key(collection, "list", page, page_size, status or "", user or "")
         cached = self.cache.get(key)
         if cached is not None:
             return cached
@@ -209,7 +209,12 @@ class OrderService:
         if status is not None:
             statement = statement.where(Order.status == status)
         found = fetch_page(self.session, statement, page, page_size)
-        body = page_body(found, [loaded_order_body(order) for order in found.rows], base_url, params or {})
+        params: dict[str, Any] = {name: value for name, value in (("status", status), ("user", user))
+                                  if value is not None}
+        if page_size != DEFAULT_PAGE_SIZE:
+            params["page_size"] = page_size
+        body = page_body(found, [loaded_order_body(order) for order in found.rows],
+                         public_url(self.request, "orders"), params)
         self.cache.set(key, body)
         return body
 

@@ -23,12 +23,10 @@ def _is_admin(request) -> bool:
 
 def list_orders(request):
     query = request.openapi_validated.parameters.query
-    page_size = query.get("page_size", DEFAULT_PAGE_SIZE)
     filters = {name: query[name] for name in ("status", "user") if query.get(name) is not None}
-    params = {**filters, **({"page_size": page_size} if page_size != DEFAULT_PAGE_SIZE else {})}
     return _orders(request).list_orders(request.authenticated_userid, is_admin=_is_admin(request),
-                                        page=query.get("page", 1), page_size=page_size, base_url=request.path_url,
-                                        params=params, **filters)
+                                        page=query.get("page", 1), page_size=query.get("page_size", DEFAULT_PAGE_SIZE),
+                                        **filters)
 
 
 def checkout(request):
