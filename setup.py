@@ -47,10 +47,8 @@ setup(
         # Unicode confusables data (UTS #39) for refusing look-alike usernames.
         "confusable-homoglyphs>=3.3,<4",
     ],
-    # pytest is capped below its next major: shopcore.testing rebuilds the app per allow-list through
-    # pytest's fixture internals (see pytest_runtest_setup there).
     extras_require={
-        "testing": ["pytest>=8.3,<10", "WebTest>=3", "aiosmtpd>=1.4", "pytest-timeout>=2.3", "playwright>=1.45",
+        "testing": ["pytest>=8.3", "WebTest>=3", "aiosmtpd>=1.4", "pytest-timeout>=2.3", "playwright>=1.45",
                     "schemathesis>=4.32,<5"],
     },
     entry_points={

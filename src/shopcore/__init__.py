@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Mapping
 
-from pyramid.config import Configurator
+# WebOb 1.8 imports `cgi`, deprecated since Python 3.11, when it is first imported. Imported here, before
+# anything else, with that one warning hidden: whoever imports shopcore (a plugin's test run loading
+# its kit with warnings as errors) cannot do anything about it.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "'cgi' is deprecated", DeprecationWarning)
+    import webob.compat  # noqa: F401
+
+from pyramid.config import Configurator  # noqa: E402
 
 from shopcore.clashes import ActionOwners
 from shopcore.errors import add_error_views
