@@ -9,5 +9,7 @@ setup(
     packages=find_packages("src"),
     package_data={"shopcore_catalog": ["*.yaml", "migrations/*.py", "templates/*"]},
     install_requires=["shopcore", "python-slugify>=8", "tqdm>=4.66"],
-    entry_points={"shopcore.plugins": ["catalog = shopcore_catalog:plugin"]},
+    entry_points={"shopcore.plugins": ["catalog = shopcore_catalog:plugin"],
+                  # Its test kit (fixtures for suites that enable it), loaded by pytest.
+                  "pytest11": ["shopcore_catalog = shopcore_catalog.testing"]},
 )

@@ -9,5 +9,7 @@ setup(
     packages=find_packages("src"),
     package_data={"shopcore_notifications": ["*.yaml", "templates/*"]},
     install_requires=["shopcore"],
-    entry_points={"shopcore.plugins": ["notifications = shopcore_notifications:plugin"]},
+    entry_points={"shopcore.plugins": ["notifications = shopcore_notifications:plugin"],
+                  # Its test kit (fixtures for suites that enable it), loaded by pytest.
+                  "pytest11": ["shopcore_notifications = shopcore_notifications.testing"]},
 )

@@ -9,5 +9,7 @@ setup(
     packages=find_packages("src"),
     package_data={"shopcore_orders": ["*.yaml", "migrations/*.py", "templates/*"]},
     install_requires=["shopcore"],
-    entry_points={"shopcore.plugins": ["orders = shopcore_orders:plugin"]},
+    entry_points={"shopcore.plugins": ["orders = shopcore_orders:plugin"],
+                  # Its test kit (fixtures for suites that enable it), loaded by pytest.
+                  "pytest11": ["shopcore_orders = shopcore_orders.testing"]},
 )

@@ -8,7 +8,7 @@ from shopcore.messaging.broker import JobMessage, durable_queue
 from shopcore.messaging.models import DONE, FAILED, PENDING, PUBLISHED, OutboxMessage, utcnow
 from shopcore.messaging.outbox import dispatch, requeue_failed
 from shopcore.messaging.relay import relay_once
-from shopcore.messaging.testing import WorkerThread, wait_until
+from shopcore.testing.messaging import WorkerThread, wait_until
 from shopcore.testing import request_context
 
 DEAD_BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:1//", "redis": "redis://127.0.0.1:1/0"}

@@ -11,7 +11,7 @@ from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage, utcn
 from shopcore.messaging.outbox import outbox_status, requeue_failed
 from shopcore.messaging.processing import Outcome, process_job
 from shopcore.messaging.relay import relay_once
-from shopcore.messaging.testing import wait_until
+from shopcore.testing.messaging import wait_until
 from shopcore.settings import SettingsError
 from shopcore.testing import request_context
 
@@ -226,7 +226,7 @@ def test_marking_published_does_not_wait_for_a_worker_holding_the_row(messaging_
 
 
 def test_without_a_broker_the_worker_runs_due_retries_in_process(messaging_app):
-    from shopcore.messaging.testing import WorkerThread
+    from shopcore.testing.messaging import WorkerThread
 
     handler = Recorder(failures=1)
     registry = app_with(messaging_app, handler)

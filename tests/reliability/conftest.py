@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import os
 import socket
 import tempfile
 import threading
@@ -21,8 +20,7 @@ import pytest
 import webtest
 from sqlalchemy.orm import sessionmaker
 
-from shopcore.messaging.testing import messaging_app, smtp_server, unique_queue  # noqa: F401
-from shopcore.testing import SHOP_PLUGINS, clear_caches, make_test_configurator, request_context
+from shopcore.testing import clear_caches, default_plugins, make_test_configurator, request_context
 
 PASSWORD = "correct horse battery staple"
 CHECKOUT = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}
@@ -52,13 +50,7 @@ def fast_settings() -> dict:
 
 def suite_plugins() -> list[str]:
     """The allow-list the `shopcore_plugins` fixture gives this suite (same rule, outside a fixture)."""
-    chosen = os.environ.get("SHOPCORE_TEST_PLUGINS")
-    if chosen is not None:
-        return chosen.replace(",", " ").split()
-    from shopcore.plugins import discover
-
-    installed = discover()
-    return [name for name in SHOP_PLUGINS if name in installed]
+    return default_plugins()
 
 
 @functools.cache
@@ -161,9 +153,9 @@ class Examples:
         return json.loads(json.dumps(found)) if found is not None else None  # a copy the caller may change
 
 
-@pytest.fixture(scope="session")
-def examples(reliability_registry) -> Examples:
-    return Examples(reliability_registry["shopcore.openapi_spec"])
+@pytest.fixture(scope="module")
+def examples(shopcore_app, reliability_registry) -> Examples:
+    return shopcore_app.once("reliability.examples", lambda: Examples(reliability_registry["shopcore.openapi_spec"]))
 
 
 @pytest.fixture
@@ -199,19 +191,20 @@ def build_app(shopcore_settings, shopcore_registry, **overrides):
     })
 
 
-@pytest.fixture(scope="session")
-def reliability_config(shopcore_settings, shopcore_config):
-    return build_app(shopcore_settings, shopcore_config.registry)
+@pytest.fixture(scope="module")
+def reliability_config(shopcore_app):
+    """The suite's app instance, built once per app under test (the kit's, when its allow-list changes)."""
+    return shopcore_app.once("reliability.config", lambda: build_app(shopcore_app.settings, shopcore_app.registry))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reliability_registry(reliability_config):
     return reliability_config.registry
 
 
-@pytest.fixture(scope="session")
-def reliability_wsgi(reliability_config):
-    return reliability_config.make_wsgi_app()
+@pytest.fixture(scope="module")
+def reliability_wsgi(shopcore_app, reliability_config):
+    return shopcore_app.once("reliability.wsgi", reliability_config.make_wsgi_app)
 
 
 @pytest.fixture

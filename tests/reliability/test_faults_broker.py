@@ -17,7 +17,7 @@ import webtest
 from sqlalchemy import select
 
 from shopcore.messaging.models import DONE, PENDING, OutboxMessage
-from shopcore.messaging.testing import WorkerThread, wait_until
+from shopcore.testing.messaging import WorkerThread, wait_until
 from shopcore.testing import request_context, require_service
 
 CHECKOUT = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from shopcore.messaging.testing import worker_environment, write_ini
+from shopcore.testing.messaging import worker_environment, write_ini
 from shopcore.testing import clear_caches, request_context
 
 HOLD_SECONDS = 3.0

@@ -3,7 +3,6 @@ from decimal import Decimal
 
 import pytest
 
-from shopcore.messaging.testing import broker_url, messaging_app, smtp_server, unique_queue  # noqa: F401
 from shopcore.testing import request_context
 
 

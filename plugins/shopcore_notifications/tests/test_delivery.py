@@ -12,7 +12,7 @@ from shopcore.accounts.events import UserRegistered
 from shopcore.messaging.broker import durable_queue
 from shopcore.messaging.commands import JobCommands
 from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage
-from shopcore.messaging.testing import (WorkerThread, wait_until, worker_command, worker_environment,
+from shopcore.testing.messaging import (WorkerThread, wait_until, worker_command, worker_environment,
                                         write_ini)
 from shopcore.testing import request_context
 

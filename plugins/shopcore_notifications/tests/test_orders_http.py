@@ -6,7 +6,7 @@ import pytest
 import webtest
 
 from shopcore.messaging.outbox import outbox_status
-from shopcore.messaging.testing import WorkerThread, wait_until
+from shopcore.testing.messaging import WorkerThread, wait_until
 from shopcore.testing import request_context
 
 DEAD_BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:1//", "redis": "redis://127.0.0.1:1/0"}

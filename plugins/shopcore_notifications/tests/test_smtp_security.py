@@ -8,7 +8,7 @@ from aiosmtpd.smtp import AuthResult
 
 from shopcore.accounts.events import UserRegistered
 from shopcore.messaging.outbox import outbox_status
-from shopcore.messaging.testing import start_smtp_server
+from shopcore_notifications.testing import start_smtp_server
 from shopcore.testing import request_context
 
 

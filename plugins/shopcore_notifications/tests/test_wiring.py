@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-from shopcore.messaging.testing import worker_environment, write_ini
+from shopcore.testing.messaging import worker_environment, write_ini
 from shopcore_orders.events import OrderPaid, OrderPlaced
 
 
