@@ -1,7 +1,8 @@
 """The API docs pages in a real browser: headless Chromium (Debian's, driven by Playwright) opens
 `/swagger/` and `/redoc/` served by waitress on 127.0.0.1, finds every operation of the merged spec,
 sees no request for any other server and no console error (where CSP violations show), and runs
-`GET /api/auth/user/` from Swagger UI with a token from login. Screenshots go to `test-artifacts/browser/`.
+`GET /api/auth/user/` from Swagger UI with a token from login. Screenshots go to `$SHOPCORE_TEST_ARTIFACTS/browser/`
+(CI keeps them), else to pytest's temporary folder.
 
 The browser is SHOPCORE_TEST_BROWSER, else the first Chromium-family one on the PATH (Debian's
 chromium here, which `.ci/run` installs; Playwright never downloads a browser on these machines), else
@@ -22,7 +23,7 @@ import pytest
 import waitress
 from waitress import wasyncore
 
-from shopcore.testing import REPO_ROOT, make_test_configurator, request_context, services_required
+from shopcore.testing import make_test_configurator, request_context, services_required
 
 # The browser: SHOPCORE_TEST_BROWSER names one (GitHub's workflow points it at the Chromium that
 # Playwright installs there); otherwise the first Chromium-family browser on the PATH (Debian's
@@ -34,7 +35,6 @@ DOCS_HOST = "docs.shopcore.test"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--host-resolver-rules=MAP {DOCS_HOST} 127.0.0.1"]
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 WAIT_MS = 30_000  # the longest any single browser step may take
 USERNAME, PASSWORD = "docs.reader", "Browser-tested docs 2024!"
@@ -191,10 +191,18 @@ def page(browser, watch):
     context.close()
 
 
-def screenshot(target, name: str, **options) -> None:
-    """A page or an element as PNG under test-artifacts/browser/, to see that the docs really render."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    target.screenshot(path=str(ARTIFACTS / name), timeout=WAIT_MS, **options)
+@pytest.fixture(scope="module")
+def screenshot(tmp_path_factory):
+    """`screenshot(page or element, name)`: a PNG under $SHOPCORE_TEST_ARTIFACTS/browser/ (or pytest's
+    temporary folder), to see that the docs really render."""
+    chosen = os.environ.get("SHOPCORE_TEST_ARTIFACTS")
+    folder = Path(chosen) / "browser" if chosen else tmp_path_factory.mktemp("browser-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(target, name: str, **options) -> None:
+        target.screenshot(path=str(folder / name), timeout=WAIT_MS, **options)
+
+    return take
 
 
 def spec_operations(spec: dict) -> dict[tuple[str, str], str | None]:
@@ -223,7 +231,7 @@ def merged_spec(docs_app):
     return operations
 
 
-def test_swagger_ui_lists_every_operation(page, watch, merged_spec):
+def test_swagger_ui_lists_every_operation(page, watch, merged_spec, screenshot):
     page.goto("/swagger/")
     watch.wait_for(page.locator(".opblock").first)
     operations = listed(page, ".opblock", """blocks => blocks.map(block => [
@@ -234,7 +242,7 @@ def test_swagger_ui_lists_every_operation(page, watch, merged_spec):
     watch.assert_clean()
 
 
-def test_redoc_lists_every_operation(page, watch, merged_spec):
+def test_redoc_lists_every_operation(page, watch, merged_spec, screenshot):
     page.goto("/redoc/")
     watch.wait_for(page.locator("[data-section-id^='operation/']").first, state="attached")
     sections = listed(page, "[data-section-id^='operation/']",
@@ -264,7 +272,7 @@ def log_in(server_url: str, username: str, password: str) -> str:
         return json.load(response)["access"]
 
 
-def test_swagger_ui_authorize_then_try_it_out_on_the_user_endpoint(page, watch, live_server, reader):
+def test_swagger_ui_authorize_then_try_it_out_on_the_user_endpoint(page, watch, live_server, reader, screenshot):
     token = log_in(live_server.url, reader, PASSWORD)
     sent = []
     page.on("request", lambda r: sent.append(r) if r.url.endswith("/api/auth/user/") else None)
