@@ -38,8 +38,8 @@ def order_factory(open_request, *, paid: bool):
             if products is None:
                 from shopcore_catalog.api import catalog_service
 
-                product = catalog_service(request).create_product(f"Ordered product {next(_product_numbers)}", "10.00", stock=10)
-                products = {product.id: 1}
+                name = f"Ordered product {next(_product_numbers)}"
+                products = {catalog_service(request).create_product(name, "10.00", stock=10).id: 1}
             cart = request.find_service(name="cart")
             for product_id, quantity in products.items():
                 cart.add_item(user_id, product_id, quantity)
