@@ -1,8 +1,8 @@
 """The API docs pages in a real browser: headless Chromium (Debian's, driven by Playwright) opens
 `/swagger/` and `/redoc/` served by waitress on 127.0.0.1, finds every operation of the merged spec,
 sees no request for any other server and no console error (where CSP violations show), and runs
-`GET /api/auth/user/` from Swagger UI with a token from login. Screenshots go to `$SHOPCORE_TEST_ARTIFACTS/browser/`
-(CI keeps them), else to pytest's temporary folder.
+`GET /api/auth/user/` from Swagger UI with a token from login. Screenshots go to
+`$SHOPCORE_TEST_ARTIFACTS/browser/` (CI keeps them), else to pytest's temporary folder.
 
 The browser is SHOPCORE_TEST_BROWSER, else the first Chromium-family one on the PATH (Debian's
 chromium here, which `.ci/run` installs; Playwright never downloads a browser on these machines), else

@@ -12,7 +12,7 @@ import subprocess
 from datetime import datetime
 from urllib.parse import urlparse
 
-from shopcore.messaging.testing import wait_until, worker_command, worker_environment, write_ini
+from shopcore.testing.messaging import wait_until, worker_command, worker_environment, write_ini
 from shopcore.testing import require_service
 
 
