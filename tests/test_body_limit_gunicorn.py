@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from shopcore.messaging.testing import worker_environment, write_ini
+from shopcore.testing.messaging import worker_environment, write_ini
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LIMIT = 1024 * 1024
