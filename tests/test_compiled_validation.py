@@ -27,7 +27,7 @@ from shopcore.errors import describe_validation_errors
 from shopcore.testing import make_test_configurator
 from shopcore.web import json_body_problem, query_string_is_utf8
 
-EXAMPLES = int(os.environ.get("SHOPCORE_DIFF_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("SHOPCORE_DIFF_EXAMPLES", "30"))
 ALL_PLUGINS = "catalog cart orders notifications coupons"
 # Operations openapi-core keeps, and why (formats it turns into Python objects).
 EXPECTED_UNCOMPILED = {("/api/coupons/", "post"), ("/api/coupons/{id}/", "patch")}
