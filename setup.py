@@ -23,6 +23,9 @@ setup(
         "pyramid_openapi3>=0.20",
         "openapi-core>=0.19",
         "openapi-spec-validator>=0.7",
+        # Request validation compiled at start-up (shopcore.openapi.compiled).
+        "jsonschema-rs>=0.29",
+        "orjson>=3.9",
         "pyramid_jwt>=1.6",
         "PyJWT>=2.8",
         "SQLAlchemy>=2.0,<3",

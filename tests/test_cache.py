@@ -38,7 +38,7 @@ def test_one_invalidation_drops_every_page_of_a_collection(namespace):
     namespace.invalidate("products")
 
     new_keys = [namespace.key("products", "list", f"page={page}") for page in (1, 2, 3)]
-    assert set(new_keys).isdisjoint(pages.values())
+    assert {key.generation for key in new_keys}.isdisjoint(key.generation for key in pages.values())
     assert [namespace.get(k) for k in new_keys] == [None, None, None]
     # Another collection is untouched.
     assert namespace.get(namespace.key("categories", "detail", 1)) == "category 1"
@@ -49,6 +49,33 @@ def test_key_over_several_collections_is_invalidated_by_either(namespace):
     namespace.set(key, "joined")
     namespace.invalidate("categories")
     assert namespace.get(namespace.key(["products", "categories"], "list")) is None
+
+
+def test_an_entry_built_before_an_invalidation_is_never_served_after_it(namespace):
+    """A request read the generation, another committed a write meanwhile: what the first one stores is stale."""
+    before = namespace.key("products", "list", "page=1")
+    namespace.invalidate("products")
+    namespace.set(before, "built from the old data")
+    assert namespace.get(namespace.key("products", "list", "page=1")) is None
+    fresh = namespace.key("products", "list", "page=1")
+    namespace.set(fresh, "new")
+    assert namespace.get(namespace.key("products", "list", "page=1")) == "new"
+
+
+def test_a_hit_is_one_round_trip(namespace):
+    key = namespace.key(["products", "categories"], "list")
+    namespace.set(key, "page")
+    calls = []
+    backend = namespace.region.backend
+    for name in ("get", "get_multi", "get_serialized", "get_serialized_multi"):
+        original = getattr(backend, name)
+        setattr(backend, name, lambda arg, original=original, name=name: calls.append(name) or original(arg))
+    try:
+        assert namespace.get(namespace.key(["products", "categories"], "list")) == "page"
+    finally:
+        for name in ("get", "get_multi", "get_serialized", "get_serialized_multi"):
+            delattr(backend, name)
+    assert len(calls) == 1
 
 
 def test_get_or_create_calls_the_creator_once(namespace):

@@ -17,7 +17,7 @@ from pyramid.config import Configurator  # noqa: E402
 from shopcore.clashes import ActionOwners
 from shopcore.errors import add_error_views
 from shopcore.openapi import install_spec
-from shopcore.openapi.memo import add_validation_memo
+from shopcore.openapi.compiled import add_compiled_validation
 from shopcore.plugins import CORE_OWNER, PluginError, resolve_plugins
 from shopcore.settings import load_settings
 
@@ -82,7 +82,7 @@ def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[s
             config.include(include)
     owners.commit()
     spec = install_spec(config)
-    add_validation_memo(config, spec)
+    add_compiled_validation(config, spec)
     config.commit()
     return config
 

@@ -171,8 +171,21 @@ def describe_validation_errors(errors: list[Exception]) -> tuple[int, list[dict]
     from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
     from openapi_core.validation.request.exceptions import SecurityValidationError
 
+    from shopcore.openapi import compiled
+
     fields: list[dict] = []
     for error in errors:
+        # The compiled validation's own errors (shopcore.openapi.compiled) are already worded.
+        if isinstance(error, compiled.UnsupportedMediaType):
+            return 415, []
+        if isinstance(error, compiled.MissingCredentials):
+            return 401, []
+        if isinstance(error, compiled.MalformedBody):
+            fields.append({"field": "body", "message": "Malformed JSON."})
+            continue
+        if isinstance(error, compiled.RequestFieldError):
+            fields.append({"field": error.field, "message": error.message})
+            continue
         causes = _cause_chain(error)
         if any(isinstance(cause, MediaTypeNotFound) for cause in causes):
             return 415, []

@@ -2,13 +2,14 @@
 
 A page body is `{"count", "next", "previous", "results"}`.
 
-The page's rows come from one LIMIT/OFFSET query. The total is counted only when the page is full:
-a page shorter than `page_size` is the last one, so its offset plus its length *is* the count. A
-full page needs a COUNT, and the caller may remember it (the count depends on the filters, not on
-the page or the ordering), so paging through a result set counts it once.
-
-When the page query visits every matching row anyway (it sorts them all, as a text search does),
-the caller asks for the count alongside (`count(*) OVER ()`): one query, one pass, no second scan.
+The page's rows come from one LIMIT/OFFSET query that asks for one row more than the page holds, so
+whether a next page exists is known without counting. A page that ends the result set gives the
+count itself (its offset plus its length). Otherwise the matches are counted, but never more than
+COUNT_CAP of them: past that the count reads COUNT_CAP + 1 rows and stops, so a page of a huge
+result costs what a page of a small one does. `count` is then a lower bound (at least COUNT_CAP + 1,
+and never less than the results up to this page plus one); `next` and `previous` stay exact. The
+caller may remember the count (it depends on the filters, not on the page or the ordering), so
+paging through a result set counts it once.
 """
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from shopcore.errors import InvalidInput, NotFound
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Past this many matches a count is a lower bound (see the module docstring and the spec's page schemas).
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,12 @@ class Page:
     count: int
     number: int
     size: int
+    # Whether a next page exists, when the page query found out (it reads one row more than the page).
+    more: bool | None = None
 
     @property
     def has_next(self) -> bool:
-        return self.number * self.size < self.count
+        return self.more if self.more is not None else self.number * self.size < self.count
 
     @property
     def has_previous(self) -> bool:
@@ -48,13 +53,19 @@ def check_page(page: int, page_size: int) -> None:
         raise InvalidInput("page", "Must be at least 1.")
 
 
-def count_rows(session: Session, statement: Select) -> int:
-    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+def count_rows(session: Session, statement: Select, cap: int | None = None) -> int:
+    """How many rows `statement` gives; with a `cap`, at most `cap + 1` are read (a larger result counts as cap + 1)."""
+    inner = statement.order_by(None)
+    if cap is not None:
+        if not inner._distinct and not inner._group_by_clauses:
+            # Only the rows' existence matters: no column needs reading beyond what the filters need.
+            inner = inner.with_only_columns(literal_column("1"), maintain_column_froms=True)
+        inner = inner.limit(cap + 1)
+    return session.scalar(select(func.count()).select_from(inner.subquery()))
 
 
 def fetch_page(session: Session, statement: Select, page: int, page_size: int,
-               remembered_count: Callable[[Callable[[], int]], int] | None = None,
-               count_alongside: bool = False) -> Page:
+               remembered_count: Callable[[Callable[[], int]], int] | None = None) -> Page:
     """One page of `statement` (already ordered); a page past the end is a 404.
 
     `remembered_count(compute)` returns a count kept from an earlier request or calls `compute`.
@@ -63,25 +74,21 @@ def fetch_page(session: Session, statement: Select, page: int, page_size: int,
     """
     check_page(page, page_size)
     offset = (page - 1) * page_size
-    if count_alongside:
-        results = session.execute(statement.add_columns(func.count().over()).limit(page_size).offset(offset)).all()
-        rows = [result[0] for result in results]
-        total = results[0][1] if results else None
-    else:
-        rows = list(session.execute(statement.limit(page_size).offset(offset)).scalars())
-        total = None
+    rows = list(session.execute(statement.limit(page_size + 1).offset(offset)).scalars())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
     if not rows and page > 1:
         raise NotFound("Invalid page.")
-    if total is not None:
-        count = total
-    elif len(rows) < page_size:
+    if not more:
         count = offset + len(rows)
     else:
         def compute() -> int:
-            return count_rows(session, statement)
+            return count_rows(session, statement, cap=COUNT_CAP)
 
         count = remembered_count(compute) if remembered_count else compute()
-    return Page(rows=rows, count=count, number=page, size=page_size)
+        # A capped count is a lower bound: never below what this page shows to exist.
+        count = max(count, offset + len(rows) + 1)
+    return Page(rows=rows, count=count, number=page, size=page_size, more=more)
 
 
 def public_url(request, route_name: str | None = None, **matchdict: Any) -> str:

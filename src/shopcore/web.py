@@ -8,6 +8,8 @@ import uuid
 from decimal import Decimal
 from urllib.parse import unquote_to_bytes
 
+import orjson
+
 from pyramid.renderers import JSON
 from pyramid.request import Request
 from pyramid.response import Response
@@ -156,13 +158,54 @@ def json_nesting(body: bytes) -> int:
     return deepest
 
 
-def json_renderer() -> JSON:
-    renderer = JSON()
-    renderer.add_adapter(Decimal, lambda value, request: str(value))
-    renderer.add_adapter(datetime.datetime, lambda value, request: value.isoformat())
-    renderer.add_adapter(datetime.date, lambda value, request: value.isoformat())
-    renderer.add_adapter(uuid.UUID, lambda value, request: str(value))
-    return renderer
+def _json_default(value):
+    # What orjson does not write itself. Decimal prices stay exact strings ("30000.00"), never floats.
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _json_fallback(value, request):
+    # Integers past 64 bits (orjson refuses them), NaN and the like: written as the standard library would.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class OrjsonRenderer:
+    """The `json` renderer, with orjson: the same JSON values as Pyramid's JSON renderer with the shop's
+    adapters gave (datetimes and dates in ISO 8601 as `isoformat()` writes them, UUIDs and Decimals as
+    strings), several times faster, and with UTF-8 text instead of ASCII escapes."""
+
+    def __init__(self, info=None):
+        self.fallback = JSON()
+        for kind in (Decimal, datetime.datetime, datetime.date, uuid.UUID):
+            self.fallback.add_adapter(kind, _json_fallback)
+
+    def __call__(self, info):
+        fallback = self.fallback(info)
+
+        def render(value, system) -> str:
+            request = system.get("request")
+            if request is not None:
+                response = request.response
+                if response.content_type == response.default_content_type:
+                    response.content_type = "application/json"
+            try:
+                # A str, as Pyramid's renderer gives: plugins call render("json", ...) and encode it.
+                return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+            except TypeError:
+                return fallback(value, system)
+
+        return render
+
+
+def json_renderer() -> OrjsonRenderer:
+    return OrjsonRenderer()
 
 
 class BodyLimitPolicy:

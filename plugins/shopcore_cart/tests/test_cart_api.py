@@ -108,13 +108,13 @@ def test_delete_cart_empties_it(customer_app, lamp, chair):
 # --- validation -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("quantity, messages", [
-    (0, ["0 is less than the minimum of 1"]),
-    (-3, ["-3 is less than the minimum of 1"]),
-    ("2", ["'2' is not of type 'integer'"]),
-    (1.5, ["1.5 is not of type 'integer'"]),
-    (None, ["None for not nullable", "None is not of type 'integer'"]),
-    (True, ["True is not of type 'integer'"]),
-    (1001, ["1001 is greater than the maximum of 1000"]),
+    (0, ["Ensure this value is greater than or equal to 1."]),
+    (-3, ["Ensure this value is greater than or equal to 1."]),
+    ("2", ["A valid integer is required."]),
+    (1.5, ["A valid integer is required."]),
+    (None, ["This field may not be null."]),
+    (True, ["A valid integer is required."]),
+    (1001, ["Ensure this value is less than or equal to 1000."]),
 ])
 def test_a_bad_quantity_is_a_400_naming_the_field(customer_app, lamp, quantity, messages):
     errors = [{"field": "quantity", "message": message} for message in messages]
@@ -129,9 +129,9 @@ def test_a_bad_quantity_is_a_400_naming_the_field(customer_app, lamp, quantity, 
 @pytest.mark.parametrize("body, field, message", [
     ({"quantity": 1}, "product", "This field is required."),
     ({"product": 1}, "quantity", "This field is required."),
-    ({"product": "one", "quantity": 1}, "product", "'one' is not of type 'integer'"),
-    ({"product": 0, "quantity": 1}, "product", "0 is less than the minimum of 1"),
-    ({"product": 2 ** 40, "quantity": 1}, "product", f"{2 ** 40} is greater than the maximum of 2147483647"),
+    ({"product": "one", "quantity": 1}, "product", "A valid integer is required."),
+    ({"product": 0, "quantity": 1}, "product", "Ensure this value is greater than or equal to 1."),
+    ({"product": 2 ** 40, "quantity": 1}, "product", "Ensure this value is less than or equal to 2147483647."),
     ({"product": 1, "quantity": 1, "price": "0.01"}, "price", "Unknown field."),
 ])
 def test_a_bad_body_is_a_400_naming_the_field(customer_app, body, field, message):

@@ -46,13 +46,25 @@ def test_categories_list_costs_one_query(make_category, testapp, sql_statements)
     assert list_queries(testapp, sql_statements, "/api/categories/") == 2
 
 
-def test_a_full_page_of_search_results_counts_in_the_same_pass_on_postgresql(catalog_of, testapp, sql_statements,
-                                                                           shopcore_engine):
+def test_a_full_page_of_search_results_counts_its_matches_once(catalog_of, testapp, sql_statements):
     catalog_of(25)
     url = "/api/products/?search=product&page_size=10&ordering=price"
-    # PostgreSQL sorts every match of a text search anyway, so the page query counts them too (OVER ());
-    # SQLite's LIKE walks the ordering index and stops at a full page, then counts.
-    expected = 1 if shopcore_engine.dialect.name == "postgresql" else 2
-    assert list_queries(testapp, sql_statements, url) == expected
+    assert list_queries(testapp, sql_statements, url) == 2  # the page, then the (capped) count
+    assert list_queries(testapp, sql_statements, url + "&page=2") == 1  # count remembered
     body = testapp.get(url + "&page=3").json
     assert (body["count"], len(body["results"]), body["results"][0]["name"]) == (25, 5, "Product 20")
+
+
+def test_past_the_cap_the_count_is_a_lower_bound_and_the_links_stay_exact(catalog_of, testapp, monkeypatch):
+    from shopcore import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_CAP", 12)
+    catalog_of(25)
+    first = testapp.get("/api/products/?page_size=10&ordering=name").json
+    assert first["count"] == 13 and first["next"] and first["previous"] is None  # 12 counted, more exist
+    second = testapp.get("/api/products/?page_size=10&ordering=name&page=2").json
+    assert second["count"] == 21 and second["next"]  # never less than what this page shows to exist
+    last = testapp.get("/api/products/?page_size=10&ordering=name&page=3").json
+    assert last["count"] == 25 and last["next"] is None and len(last["results"]) == 5  # the last page knows
+    assert [p["name"] for p in first["results"] + second["results"] + last["results"]] == sorted(
+        f"Product {i}" for i in range(25))

@@ -470,10 +470,8 @@ class CatalogService:
 
     def list_products(self, filters: ProductFilters, page: int, page_size: int,
                       remembered_count=None) -> Page:
-        # A PostgreSQL text search sorts every match (see product_query): count them in the same pass.
-        count_alongside = bool(search_terms(filters.search or "")) and self._dialect() == "postgresql"
-        return fetch_page(self.session, self.product_query(filters), page, page_size, remembered_count,
-                          count_alongside=count_alongside)
+        # The count reads at most COUNT_CAP + 1 matches (shopcore.pagination), whatever the catalog's size.
+        return fetch_page(self.session, self.product_query(filters), page, page_size, remembered_count)
 
     def product_detail(self, product_id: int) -> dict:
         """The product, active or not (the view decides who may see an inactive one)."""
