@@ -4,6 +4,7 @@ Runs the real `shopcore-admin` commands on a database of its own (a second Postg
 a SQLite file), so dropping and recreating the coupons tables cannot disturb the suite's database.
 """
 import io
+import sys
 
 import pytest
 import webtest
@@ -182,3 +183,69 @@ def test_a_revision_no_installed_plugin_provides_is_named(shop, capsys):
     code, _, err = admin(capsys, ini, "migrate")
     assert code == 1
     assert "the database holds migration 'gone_0001', which no installed plugin provides" in err
+
+
+FANS_INIT = '''
+from shopcore.plugins import PluginManifest
+
+
+def includeme(config):
+    pass
+
+
+plugin = PluginManifest(name="fans", api="1.0", includeme=includeme,
+                        migrations="shopcore_fans:migrations")
+'''
+
+FANS_MIGRATION = '''
+import sqlalchemy as sa
+from alembic import op
+
+revision = "fans_0001"
+down_revision = None
+branch_labels = ("fans",)
+depends_on = "coupons_0001"
+
+
+def upgrade():
+    op.create_table("fans_fans", sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column("coupon_id", sa.Integer(), sa.ForeignKey("coupons_coupons.id"), nullable=False))
+
+
+def downgrade():
+    op.drop_table("fans_fans")
+'''
+
+
+@pytest.fixture
+def fans_plugin(tmp_path, monkeypatch):
+    """An installed plugin whose migration depends on the coupons plugin's (a dist-info on sys.path)."""
+    site = tmp_path / "site"
+    (site / "shopcore_fans" / "migrations").mkdir(parents=True)
+    (site / "shopcore_fans" / "__init__.py").write_text(FANS_INIT)
+    (site / "shopcore_fans" / "migrations" / "fans_0001.py").write_text(FANS_MIGRATION)
+    info = site / "shopcore_fans-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shopcore-fans\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[shopcore.plugins]\nfans = shopcore_fans:plugin\n")
+    monkeypatch.syspath_prepend(str(site))
+    yield
+    for name in [module for module in sys.modules if module.startswith("shopcore_fans")]:
+        del sys.modules[name]
+
+
+def test_a_plugin_whose_tables_another_plugin_builds_on_is_not_dropped(shop, fans_plugin, capsys):
+    engine = shop.engine
+    assert admin(capsys, shop(f"{SHOP} coupons fans"), "migrate")[0] == 0
+    assert "fans_fans" in tables(engine)
+    code, _, err = admin(capsys, shop(f"{SHOP} fans"), "drop-plugin", "coupons", "--yes")
+    assert code == 1
+    assert "plugin 'coupons' cannot be dropped: the migrations of 'fans' (enabled) depend on it" in err
+    # Disabled too, it still holds its tables: drop it first, then coupons.
+    without = shop(SHOP)
+    code, _, err = admin(capsys, without, "drop-plugin", "coupons", "--yes")
+    assert code == 1
+    assert "the migrations of 'fans' (disabled) depend on it" in err
+    assert admin(capsys, without, "drop-plugin", "fans", "--yes")[0] == 0
+    assert admin(capsys, without, "drop-plugin", "coupons", "--yes")[0] == 0
+    assert not {"fans_fans", *COUPON_TABLES} & tables(engine)

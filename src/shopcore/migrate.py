@@ -164,7 +164,7 @@ class PluginTables:
     name: str
     enabled: bool
     folder: str | None
-    revisions: tuple[str, ...]  # the plugin's revisions in alembic_version (empty: not migrated)
+    revisions: tuple[str, ...]  # the plugin's applied head revision(s) (empty: not migrated)
 
 
 def plugin_states(registry, connection) -> dict[str, PluginTables]:
@@ -176,9 +176,13 @@ def plugin_states(registry, connection) -> dict[str, PluginTables]:
     folders = {manifest.name: manifest_migrations_folder(manifest) for manifest in registry.get("shopcore.plugins", [])}
     folders.update(disabled_plugin_folders(registry))
     states = {}
+    # alembic_version holds heads only: a revision another branch depends on has no row of its own.
+    applied = {script.revision: script for script in script_dir.revision_map.iterate_revisions(current, "base")}
     for name, folder in folders.items():
         real = {os.path.realpath(folder)} if folder else set()
-        held = tuple(rev for rev in current if _in_folders(script_dir.get_revision(rev), real))
+        mine = {revision: script for revision, script in applied.items() if _in_folders(script, real)}
+        below = {down for script in mine.values() for down in to_tuple(script.down_revision, default=())}
+        held = tuple(sorted(revision for revision in mine if revision not in below))
         states[name] = PluginTables(name, name in enabled_names, folder, held)
     return states
 
