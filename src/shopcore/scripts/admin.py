@@ -40,8 +40,8 @@ def cmd_plugins(env, args) -> int:
         return 1
     for manifest in registry["shopcore.plugins"]:
         state = states.get(manifest.name)
-        if state is None:
-            status = "enabled"
+        if state is None or state.folder is None:
+            status = "enabled"  # no tables of its own
         elif state.revisions:
             status = f"enabled, migrated ({', '.join(state.revisions)})"
         else:
