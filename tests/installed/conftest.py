@@ -72,6 +72,8 @@ def installed_shop(tmp_path_factory) -> InstalledShop:
     run([sys.executable, "-m", "venv", venv], cwd=folder)
     core = next(wheels.glob("shopcore-*.whl"))
     plugins = sorted(set(wheels.glob("shopcore_*.whl")))
-    run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--find-links", wheels,
+    # --no-compile: byte-compiling every dependency is much of a fresh install's time; imports compile
+    # what they use.
+    run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-compile", "--find-links", wheels,
          f"{core}[testing]", *plugins], cwd=folder, env=clean_environment())
     return InstalledShop(folder, wheels, venv)

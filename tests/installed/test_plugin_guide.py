@@ -49,6 +49,8 @@ setup(
 
 INIT_PY = '''
 """shopcore plugin `reviews`: customers rate products; each product's body says how many reviews it has."""
+from pyramid.security import NO_PERMISSION_REQUIRED
+
 from shopcore.accounts.events import UserRegistered
 from shopcore.plugins import PluginManifest
 
@@ -72,7 +74,6 @@ def includeme(config):
     #CONTRACT-2: config.add_body_extension("catalog.product", review_counts)
 
 
-from pyramid.security import NO_PERMISSION_REQUIRED  # noqa: E402
 
 plugin = PluginManifest(name="reviews", api=API, requires=("catalog",), includeme=includeme,
                         migrations="shopcore_reviews:migrations", description="Product reviews")
@@ -419,12 +420,13 @@ def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(in
     run([shop.bin("shopcore-admin"), ini.name, "create-user", "--username", "root", "--email", "root@example.com",
          "--password", "lantern-orbit-77", "--admin"], cwd=shop.folder, env=shop_env)
 
+    logs = {name: (shop.folder / f"{name}.log").open("w") for name in ("pserve", "worker")}
     server = subprocess.Popen([shop.bin("pserve"), ini.name], cwd=shop.folder, env=shop_env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=logs["pserve"], stderr=subprocess.STDOUT)
     workers = []
     if shop_env["BROKER_URL"]:
         workers.append(subprocess.Popen([shop.bin("shopcore-worker"), ini.name], cwd=shop.folder, env=shop_env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+                                        stdout=logs["worker"], stderr=subprocess.STDOUT))
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -434,7 +436,8 @@ def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(in
                     break
             except OSError:
                 pass
-            assert server.poll() is None and time.monotonic() < deadline, "pserve did not come up"
+            assert server.poll() is None and time.monotonic() < deadline, (
+                "pserve did not come up:\n" + (shop.folder / "pserve.log").read_text())
             time.sleep(0.5)
 
         status, body = call(base, "GET", "/api/plugins/")
@@ -472,7 +475,7 @@ def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(in
         if contract_2:
             assert json.loads(call(base, "GET", f"/api/products/{product}/")[1])["review_count"] == 1
         for worker in workers:
-            assert worker.poll() is None, worker.stdout.read()
+            assert worker.poll() is None, (shop.folder / "worker.log").read_text()
     finally:
         for process in (server, *workers):
             process.terminate()
@@ -481,3 +484,5 @@ def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(in
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for log in logs.values():
+            log.close()
