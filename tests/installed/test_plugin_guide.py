@@ -411,7 +411,7 @@ def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(in
     shop_env = clean_environment(
         SECRET_KEY=SECRET, DATABASE_URL=fresh_database("guide_shop", shop.folder),
         SHOPCORE_PLUGINS=f"{SHOP_PLUGINS} reviews", REDIS_URL=(kit_env.get("SHOPCORE_TEST_REDIS_URL") or ""),
-        BROKER_URL=(kit_env.get("SHOPCORE_TEST_REDIS_BROKER_URL") or ""), SHOPCORE_MAIL_BACKEND="file")
+        BROKER_URL=(kit_env.get("SHOPCORE_TEST_REDIS_BROKER_URL") or ""), SHOPCORE_MAIL_BACKEND="file", PYTHONUNBUFFERED="1")
     migrated = run([shop.bin("shopcore-admin"), ini.name, "migrate"], cwd=shop.folder, env=shop_env)
     assert "migrated to heads" in migrated.stdout
     listed = run([shop.bin("shopcore-admin"), ini.name, "plugins"], cwd=shop.folder, env=shop_env).stdout
@@ -429,7 +429,8 @@ def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(in
                                         stdout=logs["worker"], stderr=subprocess.STDOUT))
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # Two gunicorn workers each build the app; a busy machine (CI runs the suite beside) needs time.
+        deadline = time.monotonic() + 240
         while True:
             try:
                 if call(base, "GET", "/health")[0] == 200:
