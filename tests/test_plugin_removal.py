@@ -193,7 +193,7 @@ def includeme(config):
     pass
 
 
-plugin = PluginManifest(name="fans", api="1.0", includeme=includeme,
+plugin = PluginManifest(name="fans", api="2.0", includeme=includeme,
                         migrations="shopcore_fans:migrations")
 '''
 
