@@ -5,7 +5,6 @@ WORKDIR /app
 COPY . /app
 RUN pip install --no-cache-dir . \
  && for plugin in plugins/shopcore_*; do pip install --no-cache-dir "./$plugin"; done \
- && pip install --no-cache-dir --no-deps drf-spectacular-sidecar \
  && useradd --system --home /app shop \
  && chown -R shop /app
 USER shop

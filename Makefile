@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/shopcore_*)
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test fuzz migrate seed bench clean
+.PHONY: install run test fuzz migrate seed bench clean wheels vendor-redoc
 
 $(INSTALLED): setup.py $(wildcard plugins/*/setup.py)
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,6 @@ $(INSTALLED): setup.py $(wildcard plugins/*/setup.py)
 	$(BIN)/pip install -q -e '.[testing]'
 	# The plugins require shopcore, so they go in once it is installed.
 	$(BIN)/pip install -q $(foreach p,$(PLUGINS),-e $(p))
-	# Only Redoc's static files are used; its Django dependency is not needed.
-	$(BIN)/pip install -q --no-deps drf-spectacular-sidecar
 	touch $@
 
 install: $(INSTALLED)
@@ -42,5 +40,20 @@ bench: install
 	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q matplotlib
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Wheels of the core and every plugin under dist/ (what `pip install` in production takes).
+wheels: install
+	$(BIN)/pip wheel -q --no-deps -w dist . $(PLUGINS)
+
+# Redoc's standalone bundle ships in the core's wheel (src/shopcore/docs/vendor/redoc/README.md);
+# this refreshes it from the npm package's release. Needs npm; not part of install.
+REDOC_VERSION ?= 2.5.4
+vendor-redoc:
+	rm -rf var/redoc && mkdir -p var/redoc
+	cd var/redoc && npm pack -q redoc@$(REDOC_VERSION) && tar xzf redoc-$(REDOC_VERSION).tgz
+	cp var/redoc/package/bundles/redoc.standalone.js var/redoc/package/bundles/redoc.standalone.js.LICENSE.txt \
+	   src/shopcore/docs/vendor/redoc/
+	cp var/redoc/package/LICENSE src/shopcore/docs/vendor/redoc/LICENSE
+	sha256sum src/shopcore/docs/vendor/redoc/redoc.standalone.js
+
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var dist build

@@ -12,7 +12,8 @@ setup(
     package_dir={"": "src"},
     packages=find_namespace_packages("src", include=["shopcore*"]),
     include_package_data=True,
-    package_data={"shopcore": ["openapi/*.yaml", "docs/templates/*.html", "docs/static/*",
+    # Every non-Python file the package reads at run time; tests/installed checks the wheel holds them all.
+    package_data={"shopcore": ["openapi/*.yaml", "docs/templates/*.html", "docs/static/*", "docs/vendor/redoc/*",
                                "accounts/*.yaml", "accounts/*.txt", "accounts/templates/*",
                                "migrations/script.py.mako", "migrations/*.py", "migrations/versions/*.py"]},
     install_requires=[

@@ -73,6 +73,9 @@ def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[s
         try:
             with owners.including(manifest.name):
                 config.include(manifest.includeme)
+                if manifest.migrations:
+                    # Declared in the manifest (so known while the plugin is disabled), registered for it here.
+                    config.with_package(manifest.includeme.__module__).add_migrations(manifest.migrations)
         except PluginError:
             raise
         except Exception as exc:

@@ -56,7 +56,10 @@ class PluginManifest:
 
     `api` is the contract version the plugin was written against ("1" or "1.0");
     `requires` lists plugin names that must be enabled and are included first;
-    `includeme(config)` registers everything through the core's directives.
+    `includeme(config)` registers everything through the core's directives;
+    `migrations` is the asset spec of the plugin's alembic version folder (`package:folder`), stated
+    here rather than in `includeme` so the shop knows it while the plugin is disabled: its tables are
+    then kept, listed by `shopcore-admin CONFIG plugins` and dropped by `drop-plugin`.
     """
 
     name: str
@@ -65,6 +68,7 @@ class PluginManifest:
     requires: Sequence[str] = ()
     version: str = ""
     description: str = ""
+    migrations: str = ""
     distribution: str = field(default="", compare=False)
 
 
@@ -96,6 +100,18 @@ def load_manifest(name: str, entry_point) -> PluginManifest:
         manifest = PluginManifest(**{**manifest.__dict__, "version": entry_point.dist.version,
                                      "distribution": entry_point.dist.name})
     return manifest
+
+
+def installed_manifests(available: dict[str, object] | None = None) -> dict[str, PluginManifest | PluginError]:
+    """Every installed plugin's manifest by name, enabled or not; one that cannot load gives its error."""
+    available = discover() if available is None else available
+    manifests: dict[str, PluginManifest | PluginError] = {}
+    for name, entry_point in sorted(available.items()):
+        try:
+            manifests[name] = load_manifest(name, entry_point)
+        except PluginError as exc:
+            manifests[name] = exc
+    return manifests
 
 
 def order_by_requirements(manifests: Sequence[PluginManifest]) -> list[PluginManifest]:

@@ -1,5 +1,6 @@
 """`shopcore-admin CONFIG create-user`: the one way admins come to exist; nothing creates one implicitly."""
 import pytest
+import webtest
 from sqlalchemy import func, select, text
 
 from shopcore.accounts.models import User
@@ -83,3 +84,34 @@ def test_no_user_exists_until_someone_creates_one(make_app, make_request):
     with make_request() as request:
         assert request.dbsession.scalar(select(func.count()).select_from(User)) == 0
 
+
+
+def test_grant_admin_and_revoke_admin_are_idempotent_and_hold_for_existing_tokens(
+        ini_file, committed_db, make_committed_user, token_for, wsgi_app, capsys):
+    user_id = make_committed_user("carla")
+    token = token_for(user_id)["access"]
+    app = webtest.TestApp(wsgi_app)
+    bearer = {"Authorization": f"Bearer {token}"}
+    app.post_json("/api/categories/", {"name": "Lamps"}, headers=bearer, status=403)
+
+    assert shopcore_admin([ini_file, "grant-admin", "CARLA"]) == 0
+    assert capsys.readouterr().out == "carla is now an admin\n"
+    assert users(committed_db) == [("carla", "carla@example.com", True)]
+    app.post_json("/api/categories/", {"name": "Lamps"}, headers=bearer, status=201)  # the token she had
+    assert shopcore_admin([ini_file, "grant-admin", "carla"]) == 0
+    assert capsys.readouterr().out == "carla is already an admin: nothing changed\n"
+
+    assert shopcore_admin([ini_file, "revoke-admin", "carla"]) == 0
+    assert capsys.readouterr().out == "carla is now not an admin\n"
+    assert users(committed_db) == [("carla", "carla@example.com", False)]
+    # At once, on the token issued while she was an admin; it still stands for her as a customer.
+    app.post_json("/api/categories/", {"name": "Desks"}, headers=bearer, status=403)
+    assert app.get("/api/auth/user/", headers=bearer, status=200).json["username"] == "carla"
+    assert shopcore_admin([ini_file, "revoke-admin", "carla"]) == 0
+    assert capsys.readouterr().out == "carla is already not an admin: nothing changed\n"
+
+
+@pytest.mark.parametrize("command", ["grant-admin", "revoke-admin"])
+def test_grant_or_revoke_admin_of_an_unknown_user_fails_naming_it(ini_file, committed_db, capsys, command):
+    assert shopcore_admin([ini_file, command, "nobody"]) == 1
+    assert capsys.readouterr().err == "error: username: No user is named 'nobody'.\n"

@@ -176,6 +176,21 @@ def get_user(request, user_id: int) -> User:
     return user
 
 
+def set_admin(request, username: str, is_admin: bool) -> tuple[User, bool]:
+    """Make the user named `username` (any case) an admin or a customer; says whether anything changed.
+
+    The security policy reads `is_admin` from the user's row on every request, so the change holds
+    for the tokens the user already has, at once.
+    """
+    user = request.dbsession.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None:
+        raise field_error("username", f"No user is named {username!r}.")
+    if user.is_admin == is_admin:
+        return user, False
+    user.is_admin = is_admin
+    return user, True
+
+
 def update_profile(request, user_id: int, changes: dict) -> User:
     """Change names at once; a new e-mail address only through its confirmation (`request_email_change`)."""
     unknown = set(changes) - set(PROFILE_FIELDS) - {PROFILE_PASSWORD_FIELD}

@@ -1,19 +1,17 @@
 """API docs: the merged spec as `/swagger.json` and `/openapi.yaml`, Swagger UI at `/swagger/`, Redoc at `/redoc/`.
 
 Both pages load their scripts from this app (no CDN), so they work without internet access:
-Swagger UI from the `swagger-ui-bundle` package, Redoc from the static files of
-`drf-spectacular-sidecar` (installed without its dependencies; only its files are used).
+Swagger UI from the `swagger-ui-bundle` package, Redoc from its standalone bundle vendored in
+`vendor/redoc/` (the npm package's release file, shipped in the wheel; see the README there).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from shopcore.errors import error_response
 from shopcore.web import DOCS_CSP
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -23,12 +21,7 @@ REDOC_CDN_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 EMPTY_IMAGE = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
 
 
-def redoc_static_dir() -> str | None:
-    spec = importlib.util.find_spec("drf_spectacular_sidecar")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "static" / "drf_spectacular_sidecar" / "redoc"
-    return str(folder) if folder.is_dir() else None
+REDOC_BUNDLE = Path(__file__).with_name("vendor") / "redoc" / "redoc.standalone.js"
 
 
 def swagger_json_view(request):
@@ -49,8 +42,6 @@ def swagger_ui_view(request):
 
 
 def redoc_view(request):
-    if request.registry.get("shopcore.redoc_static") is None:
-        return error_response(503, "Redoc assets are not installed: pip install --no-deps drf-spectacular-sidecar")
     return _page("redoc.html", request)
 
 
@@ -73,12 +64,8 @@ def includeme(config) -> None:
     # package imported by an unknown loader (pytest's, since shopcore is also a pytest plugin).
     config.add_static_view("docs-static/shop", str(Path(__file__).with_name("static")),
                            permission=NO_PERMISSION_REQUIRED)
-    redoc = redoc_static_dir()
-    config.registry["shopcore.redoc_static"] = redoc
-    if redoc:
-        config.add_static_view("docs-static/redoc", redoc, permission=NO_PERMISSION_REQUIRED)
-        bundle = (Path(redoc) / "bundles" / "redoc.standalone.js").read_text(encoding="utf-8")
-        config.registry["shopcore.redoc_bundle"] = bundle.replace(REDOC_CDN_LOGO, EMPTY_IMAGE).encode()
-        config.add_route("redoc_bundle", "/redoc/redoc.standalone.js")
-        config.add_view(redoc_bundle_view, route_name="redoc_bundle", request_method="GET",
-                        permission=NO_PERMISSION_REQUIRED)
+    bundle = REDOC_BUNDLE.read_text(encoding="utf-8")
+    config.registry["shopcore.redoc_bundle"] = bundle.replace(REDOC_CDN_LOGO, EMPTY_IMAGE).encode()
+    config.add_route("redoc_bundle", "/redoc/redoc.standalone.js")
+    config.add_view(redoc_bundle_view, route_name="redoc_bundle", request_method="GET",
+                    permission=NO_PERMISSION_REQUIRED)

@@ -1,4 +1,4 @@
-"""`shopcore-admin CONFIG COMMAND`: migrate, list plugins, create users, and the plugins' own commands."""
+"""`shopcore-admin CONFIG COMMAND`: migrate, list and drop plugins, create users and admins, and the plugins' own commands."""
 from __future__ import annotations
 
 import argparse
@@ -8,19 +8,99 @@ import sys
 
 from pyramid.paster import bootstrap, setup_logging
 
-from shopcore.migrate import upgrade
+from sqlalchemy import inspect
+
+from shopcore.migrate import MigrationError, drop_plugin, plugin_states, upgrade
+from shopcore.plugins import PluginError, installed_manifests
 
 
 def cmd_migrate(env, args) -> int:
-    upgrade(env["registry"], args.revision)
+    try:
+        upgrade(env["registry"], args.revision)
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"migrated to {args.revision}")
     return 0
 
 
+def _plugin_line(manifest, status: str) -> str:
+    requires = ", ".join(manifest.requires) or "-"
+    return f"{manifest.name:<16} {manifest.version or '-':<10} api {manifest.api:<5} requires {requires:<20} {status}"
+
+
 def cmd_plugins(env, args) -> int:
-    for manifest in env["registry"]["shopcore.plugins"]:
-        requires = ", ".join(manifest.requires) or "-"
-        print(f"{manifest.name:<16} {manifest.version or '-':<10} api {manifest.api:<5} requires {requires}")
+    """The enabled plugins, then the disabled ones whose tables are still in the database."""
+    registry = env["registry"]
+    try:
+        with registry["shopcore.engine"].connect() as connection:
+            states = plugin_states(registry, connection)
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for manifest in registry["shopcore.plugins"]:
+        state = states.get(manifest.name)
+        if state is None or state.folder is None:
+            status = "enabled"  # no tables of its own
+        elif state.revisions:
+            status = f"enabled, migrated ({', '.join(state.revisions)})"
+        else:
+            status = "enabled, not migrated yet (run migrate)"
+        print(_plugin_line(manifest, status))
+    manifests = installed_manifests()
+    for name, state in sorted(states.items()):
+        if state.enabled or not state.revisions or isinstance(manifests.get(name), (PluginError, type(None))):
+            continue
+        print(_plugin_line(manifests[name], f"disabled, tables kept ({', '.join(state.revisions)}); "
+                                            f"drop-plugin {name} removes them"))
+    return 0
+
+
+def _confirm(name: str, revisions) -> bool:
+    if not sys.stdin.isatty():
+        print(f"error: dropping plugin {name!r}'s tables needs confirmation: run on a terminal or give --yes",
+              file=sys.stderr)
+        return False
+    answer = input(f"Drop every table of plugin {name!r} and all their data ({', '.join(revisions)})? "
+                   f"This cannot be undone. [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_drop_plugin(env, args) -> int:
+    registry = env["registry"]
+    engine = registry["shopcore.engine"]
+    before = set(inspect(engine).get_table_names())
+    confirm = None if args.yes else (lambda revisions: _confirm(args.name, revisions))
+    try:
+        dropped = drop_plugin(registry, args.name, confirm=confirm)
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if dropped is None:
+        print(f"plugin {args.name!r}: nothing dropped", file=sys.stderr)
+        return 2
+    if not dropped:
+        print(f"plugin {args.name!r} has no tables here (never migrated or already dropped): nothing changed")
+        return 0
+    gone = sorted(before - set(inspect(engine).get_table_names()))
+    print(f"dropped plugin {args.name!r}: migrations {', '.join(dropped)} downgraded; "
+          f"tables removed: {', '.join(gone) or 'none'}")
+    return 0
+
+
+def _set_admin(env, args, is_admin: bool) -> int:
+    from shopcore.accounts.services import AccountError, set_admin
+
+    request = env["request"]
+    try:
+        with request.tm:
+            user, changed = set_admin(request, args.username, is_admin)
+            username = user.username
+    except AccountError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    role = "an admin" if is_admin else "not an admin"
+    print(f"{username} is now {role}" if changed else f"{username} is already {role}: nothing changed")
     return 0
 
 
@@ -53,7 +133,16 @@ def cmd_create_user(env, args) -> int:
 CORE_COMMANDS = {
     "migrate": ("Apply every enabled plugin's migrations", cmd_migrate,
                 lambda p: p.add_argument("--revision", default="heads")),
-    "plugins": ("List the loaded plugins", cmd_plugins, lambda p: None),
+    "plugins": ("List the enabled plugins, and disabled ones whose tables are kept", cmd_plugins,
+                lambda p: None),
+    "drop-plugin": ("Remove a disabled plugin's tables through its own downgrade", cmd_drop_plugin, lambda p: (
+        p.add_argument("name", help="the plugin's name, as in shopcore.plugins"),
+        p.add_argument("--yes", action="store_true", help="do not ask for confirmation"),
+    )),
+    "grant-admin": ("Make an existing user an admin", lambda env, args: _set_admin(env, args, True),
+                    lambda p: p.add_argument("username")),
+    "revoke-admin": ("Make an admin a customer again (their tokens lose admin rights at once)",
+                     lambda env, args: _set_admin(env, args, False), lambda p: p.add_argument("username")),
     "create-user": ("Create a customer or (--admin) an admin", cmd_create_user, lambda p: (
         p.add_argument("--username", required=True),
         p.add_argument("--email", required=True),

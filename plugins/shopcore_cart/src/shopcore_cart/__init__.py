@@ -8,10 +8,9 @@ def includeme(config) -> None:
 
     declare_points(config)
     config.add_openapi_fragment("shopcore_cart:openapi.yaml")
-    config.add_migrations("shopcore_cart:migrations")
     config.register_service_factory(cart_service_factory, name="cart")
     config.include("shopcore_cart.views")
 
 
 plugin = PluginManifest(name="cart", api="2.0", requires=("catalog",), includeme=includeme,
-                        description="A customer's cart")
+                        migrations="shopcore_cart:migrations", description="A customer's cart")

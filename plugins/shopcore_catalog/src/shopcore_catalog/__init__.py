@@ -28,7 +28,6 @@ def includeme(config) -> None:
     config.add_cache_namespace(CACHE_NAMESPACE, ttl=config.get_settings()["shopcore.catalog.cache_ttl"])
     config.register_service_factory(catalog_service_factory, name=SERVICE_NAME)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
-    config.add_migrations("shopcore_catalog:migrations")
     config.include("shopcore_catalog.views")
     config.add_admin_command("seed-demo", "shopcore_catalog.demo.run_seed_demo",
                              help="Fill the catalog with demo categories and products (idempotent)",
@@ -36,4 +35,4 @@ def includeme(config) -> None:
 
 
 plugin = PluginManifest(name="catalog", api="2.0", requires=(), includeme=includeme,
-                        description="Categories and products")
+                        migrations="shopcore_catalog:migrations", description="Categories and products")

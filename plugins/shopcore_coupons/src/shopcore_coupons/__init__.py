@@ -17,7 +17,6 @@ def includeme(config) -> None:
     from shopcore_coupons.services import checkout_state, coupon_service_factory
 
     config.add_openapi_fragment("shopcore_coupons:openapi.yaml")
-    config.add_migrations("shopcore_coupons:migrations")
     config.register_service_factory(coupon_service_factory, name="coupons")
     config.add_request_method(checkout_state, "coupons_checkout", reify=True)
     config.add_extension(PRICE_ADJUSTMENTS, coupon_discount)
@@ -28,4 +27,5 @@ def includeme(config) -> None:
 
 
 plugin = PluginManifest(name="coupons", api="2.0", requires=("cart", "orders"), includeme=includeme,
+                        migrations="shopcore_coupons:migrations",
                         description="Coupon codes for discounts on the cart and at checkout")

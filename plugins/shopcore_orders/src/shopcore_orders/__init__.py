@@ -10,7 +10,6 @@ def includeme(config) -> None:
 
     declare_points(config)
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
-    config.add_migrations("shopcore_orders:migrations")
     config.add_cache_namespace(CACHE_NAMESPACE)
     config.register_service_factory(order_service_factory, name="orders")
     config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
@@ -21,4 +20,5 @@ def includeme(config) -> None:
 
 
 plugin = PluginManifest(name="orders", api="2.0", requires=("catalog", "cart"), includeme=includeme,
+                        migrations="shopcore_orders:migrations",
                         description="Checkout, payment simulation and cancellation")
