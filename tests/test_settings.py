@@ -151,3 +151,37 @@ def test_production_takes_a_redis_cache_of_its_own():
     settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.env": "production"},
                              {"SECRET_KEY": SECRET, "CACHE_REDIS_URL": "redis://cache:6379/0"})
     assert settings["shopcore.cache.backend"] == "dogpile.cache.redis"
+
+
+# --- SMTP login security (issue 21, point 11) -------------------------------------------------------------
+
+SMTP_ENV = {"SHOPCORE_MAIL_BACKEND": "smtp", "EMAIL_HOST": "smtp.example.com", "EMAIL_HOST_USER": "u",
+            "EMAIL_HOST_PASSWORD": "p"}
+
+
+def test_smtp_security_defaults_to_starttls():
+    settings = load_settings({"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET}, SMTP_ENV)
+    assert settings["shopcore.mail.security"] == "starttls"
+
+
+def test_an_smtp_login_without_tls_stops_start_up_unless_allowed():
+    base = {"sqlalchemy.url": "sqlite://", "shopcore.secret": SECRET}
+    with pytest.raises(SettingsError, match=r"^setting shopcore\.mail\.security: none would send the SMTP user"):
+        load_settings(base, {**SMTP_ENV, "EMAIL_SECURITY": "none"})
+    allowed = load_settings(base, {**SMTP_ENV, "EMAIL_SECURITY": "none", "EMAIL_ALLOW_INSECURE_LOGIN": "true"})
+    assert (allowed["shopcore.mail.security"], allowed["shopcore.mail.allow_insecure_login"]) == ("none", True)
+    # No credentials, or the file backend: nothing to protect.
+    load_settings(base, {"SHOPCORE_MAIL_BACKEND": "smtp", "EMAIL_SECURITY": "none"})
+    load_settings(base, {**SMTP_ENV, "SHOPCORE_MAIL_BACKEND": "file", "EMAIL_SECURITY": "none"})
+
+
+def test_docker_compose_passes_the_smtp_security_setting():
+    from pathlib import Path
+
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).parents[1] / "docker-compose.yml").read_text())
+    environment = compose["x-shop-environment"]
+    assert environment["EMAIL_SECURITY"] == "${EMAIL_SECURITY:-starttls}"
+    assert all(service.get("environment") == environment for name, service in compose["services"].items()
+               if name in ("web", "worker", "migrate"))

@@ -108,8 +108,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shopcore.mail.port", 25, parse_positive_int, ("EMAIL_PORT",), "SMTP port."),
     Setting("shopcore.mail.user", "", parse_str, ("EMAIL_HOST_USER",), "SMTP user."),
     Setting("shopcore.mail.password", "", parse_str, ("EMAIL_HOST_PASSWORD",), "SMTP password."),
-    Setting("shopcore.mail.security", "none", parse_choice("none", "starttls", "ssl"), ("EMAIL_SECURITY",),
-            "SMTP transport security."),
+    Setting("shopcore.mail.security", "starttls", parse_choice("none", "starttls", "ssl"), ("EMAIL_SECURITY",),
+            "SMTP transport security: starttls (port 587 or 25), ssl (implicit TLS, port 465) or none."),
+    Setting("shopcore.mail.allow_insecure_login", False, parse_bool, ("EMAIL_ALLOW_INSECURE_LOGIN",),
+            "Let the SMTP login go without TLS (security none); refused at start-up otherwise."),
     Setting("shopcore.mail.sender", "shop@example.com", parse_str, ("EMAIL_FROM",), "From address of mails."),
     Setting("shopcore.shop_name", "shopcore", parse_str, ("SHOPCORE_SHOP_NAME",), "Shown in mails."),
     Setting("shopcore.base_url", "http://127.0.0.1:6543", parse_str, ("SHOPCORE_BASE_URL",),
@@ -178,6 +180,7 @@ def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = No
         settings["shopcore.metrics.public"] = (not production) if public == "" else parse_bool(public)
     except ValueError as exc:
         raise SettingsError(f"setting shopcore.metrics.public: {exc}") from None
+    _check_mail_login(settings)
     settings["shopcore.secret"] = _resolve_secret(settings)
     if production and "memory" in settings["shopcore.cache.backend"]:
         # Each worker would keep a cache of its own: a write invalidates only the worker that made it,
@@ -185,6 +188,20 @@ def load_settings(raw: Mapping[str, Any], environ: Mapping[str, str] | None = No
         raise SettingsError("setting shopcore.cache.backend: production needs a shared cache; set REDIS_URL "
                             "(or CACHE_REDIS_URL), not a per-process memory cache")
     return settings
+
+
+def _check_mail_login(settings: Mapping[str, Any]) -> None:
+    """Credentials are never sent to the SMTP server in clear unless a deployment says it wants that."""
+    if settings["shopcore.mail.backend"] != "smtp" or settings["shopcore.mail.security"] != "none":
+        return
+    if not (settings["shopcore.mail.user"] or settings["shopcore.mail.password"]):
+        return
+    if settings["shopcore.mail.allow_insecure_login"]:
+        return
+    raise SettingsError(
+        "setting shopcore.mail.security: none would send the SMTP user and password in clear; use starttls "
+        "or ssl (EMAIL_SECURITY), or set shopcore.mail.allow_insecure_login (EMAIL_ALLOW_INSECURE_LOGIN) "
+        "to true for a server on a trusted network")
 
 
 def _resolve_secret(settings: Mapping[str, Any]) -> str:

@@ -38,7 +38,8 @@ def fake_orders() -> FakeOrders:
 @pytest.fixture
 def mail_app(messaging_app, smtp_server, fake_orders):
     """`mail_app(**settings)`: notifications sending through the test SMTP server, in process unless a
-    broker is given; order mails wired to `fake_orders` when the orders plugin is not enabled."""
+    broker is given; order mails wired to `fake_orders` when the orders plugin is not enabled. A
+    setting given as None takes its default."""
     from shopcore_notifications import subscribe_order_mails
 
     def build(plugins: str = "notifications", **overrides):
@@ -47,10 +48,12 @@ def mail_app(messaging_app, smtp_server, fake_orders):
                 config.register_service(fake_orders, name="orders")
                 subscribe_order_mails(config)
 
-        return messaging_app(configure=configure, **{
+        settings = {
             "shopcore.plugins": plugins, "shopcore.shop_name": "Test Shop",
             "shopcore.mail.sender": "shop@test.example", "shopcore.base_url": "https://shop.test.example",
-            **smtp_server.settings(), **overrides})
+            **smtp_server.settings(), **overrides}
+        # A setting given as None is left out, so it takes its default.
+        return messaging_app(configure=configure, **{key: value for key, value in settings.items() if value is not None})
 
     return build
 

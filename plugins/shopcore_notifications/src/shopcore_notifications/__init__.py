@@ -59,6 +59,7 @@ def make_mailer(settings, own: dict):
         host=settings["shopcore.mail.host"], port=settings["shopcore.mail.port"],
         user=settings["shopcore.mail.user"], password=settings["shopcore.mail.password"],
         security=settings["shopcore.mail.security"],
+        allow_insecure_login=settings["shopcore.mail.allow_insecure_login"],
         timeout=own["smtp_timeout"],
         ca_file=own["smtp_ca_file"],
     )

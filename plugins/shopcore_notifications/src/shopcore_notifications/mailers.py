@@ -1,4 +1,8 @@
-"""Mail backends: `.eml` files under a folder (development) or SMTP (smtplib, STARTTLS/SSL, login)."""
+"""Mail backends: `.eml` files under a folder (development) or SMTP (smtplib, STARTTLS/SSL, login).
+
+STARTTLS is required, not opportunistic: a server that does not offer it fails the try (smtplib raises)
+rather than getting the login in clear.
+"""
 from __future__ import annotations
 
 import logging
@@ -39,9 +43,16 @@ class SmtpMailer:
     port: int
     user: str = ""
     password: str = ""
-    security: str = "none"  # none | starttls | ssl
+    security: str = "starttls"  # none | starttls | ssl
     timeout: float = 10.0
     ca_file: str = ""  # a private CA to trust; the system's CAs otherwise
+    allow_insecure_login: bool = False
+
+    def __post_init__(self):
+        # The settings refuse this combination at start-up; a mailer built by hand is held to it too.
+        if self.user and self.security == "none" and not self.allow_insecure_login:
+            raise ValueError("an SMTP login without TLS sends the password in clear; use starttls or ssl, "
+                             "or allow_insecure_login=True")
 
     def _tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file or None)
