@@ -24,7 +24,12 @@ REDIS_TIMEOUT_SECONDS = 0.5
 
 
 class RateLimits:
-    """Named limits (`login_ip`, `login_account`, ...), each counted per identifier."""
+    """Named limits (`login_ip`, `login_account`, ...), each counted per identifier.
+
+    One instance per app (`registry["shopcore.accounts.rate_limits"]`); plugins add their own named
+    limits to it with `add_rate` (`coupons.apply_user`, `orders.checkout_user`), so every limit shares
+    the storage, its outage policy and the tests' reset.
+    """
 
     def __init__(self, rates: dict[str, str], redis_url: str = ""):
         self.rates = {name: parse(rate) for name, rate in rates.items()}
@@ -35,6 +40,12 @@ class RateLimits:
         else:
             self.storage = MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)
+
+    def add_rate(self, name: str, rate: str) -> None:
+        """Define one more named limit (a plugin's, at configuration time)."""
+        if name in self.rates:
+            raise ValueError(f"rate limit {name!r} is already defined")
+        self.rates[name] = parse(rate)
 
     def hit(self, name: str, identifier: str) -> None:
         """Count one attempt; TooManyRequests once the limit is spent."""

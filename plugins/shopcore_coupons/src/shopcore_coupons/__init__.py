@@ -3,8 +3,30 @@
 Written only against the plugin contract (docs/plugins.md): its own tables and migrations, its
 OpenAPI fragment, the cart's `cart.price_adjustments` and the orders plugin's
 `orders.checkout_validators` and `orders.order_placed` extension points, and its `OrderCancelled` event.
+
+Settings (a settings table, `shopcore.coupons.`): `rate.apply_user` and `rate.apply_ip`, how many
+codes a customer, and a client address, may try to apply (`limits` notation; defaults 10/hour and 30/hour).
 """
+from shopcore.accounts.settings import parse_rate
 from shopcore.plugins import PluginManifest
+from shopcore.settings import Setting
+
+COUPONS_SETTINGS = (
+    Setting("shopcore.coupons.rate.apply_user", "10/hour", parse_rate, (),
+            "Coupon codes a customer may try to apply (429 once spent)."),
+    Setting("shopcore.coupons.rate.apply_ip", "30/hour", parse_rate, (),
+            "Coupon codes a client address may try to apply (429 once spent)."),
+)
+
+
+def add_rate_limits(config) -> None:
+    """The core's rate limiter learns the coupons' limits (`coupons.apply_user`, `coupons.apply_ip`)."""
+    from shopcore_coupons.services import RATE_LIMIT_PREFIX
+
+    settings = config.get_settings()
+    limits = config.registry["shopcore.accounts.rate_limits"]
+    for name in ("apply_user", "apply_ip"):
+        limits.add_rate(RATE_LIMIT_PREFIX + name, settings[f"shopcore.coupons.rate.{name}"])
 
 
 def includeme(config) -> None:
@@ -16,8 +38,10 @@ def includeme(config) -> None:
                                            record_coupon_redemption)
     from shopcore_coupons.services import checkout_state, coupon_service_factory
 
+    config.add_settings_table("shopcore.coupons.", COUPONS_SETTINGS)
     config.add_openapi_fragment("shopcore_coupons:openapi.yaml")
     config.register_service_factory(coupon_service_factory, name="coupons")
+    add_rate_limits(config)
     config.add_request_method(checkout_state, "coupons_checkout", reify=True)
     config.add_extension(PRICE_ADJUSTMENTS, coupon_discount)
     config.add_extension(CHECKOUT_VALIDATORS, count_coupon_use)

@@ -20,6 +20,7 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from shopcore.accounts.ratelimit import client_ip
 from shopcore.errors import Conflict, InvalidInput, NotFound
 from shopcore_cart.api import CartSnapshot
 from shopcore_orders.api import CheckoutRefused
@@ -30,6 +31,10 @@ from shopcore_coupons.terms import (ZERO, Terms, as_utc, money, parse_active, pa
                                     parse_limit, parse_minimum, parse_value)
 
 ADJUSTMENT_SOURCE = "coupons"
+RATE_LIMIT_PREFIX = "coupons."
+# Unknown, inactive, expired and used-up codes get this same answer, so trying codes tells nothing
+# about which exist (a customer's own per-customer limit is still explained: they know that code).
+NOT_USABLE = "This code does not exist or can no longer be used."
 EDITABLE = ("code", "kind", "value", "minimum_total", "expires_at", "usage_limit", "per_customer_limit", "active")
 COUPON_COLUMNS = tuple(Coupon.__table__.c)
 
@@ -200,16 +205,22 @@ class CouponService:
 
         The minimum order total is not checked here (a customer may apply a code and then fill the
         cart); the cart shows no discount until it is reached, and checkout refuses below it.
+
+        Every attempt counts against the customer's and the client address's rate limits (429 with
+        Retry-After once spent), so codes cannot be guessed at speed.
         """
+        limits = self.request.registry["shopcore.accounts.rate_limits"]
+        limits.hit(RATE_LIMIT_PREFIX + "apply_ip", client_ip(self.request))
+        limits.hit(RATE_LIMIT_PREFIX + "apply_user", str(user_id))
         code = parse_code(code)
+        now = utcnow()
         found = self._terms(Coupon.code == code, user_id)
-        if found is None:
-            raise InvalidInput("code", f"No coupon has the code {code}.")
+        if found is None or not found[0].usable(now):
+            raise InvalidInput("code", NOT_USABLE)
         terms, used = found
-        reason = terms.refusal(utcnow(), used)
+        reason = terms.refusal(now, used)
         if reason:
             raise Conflict(reason, [{"field": "code", "message": reason}])
-        now = utcnow()
         statement = dialect_insert(self.session)(AppliedCoupon).values(user_id=user_id, coupon_id=terms.id,
                                                                        applied_at=now)
         # Two applies racing for one cart: the last one wins, neither fails.

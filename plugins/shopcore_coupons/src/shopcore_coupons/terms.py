@@ -60,6 +60,11 @@ class Terms:
             amount = self.value
         return money(min(amount, subtotal))
 
+    def usable(self, now: datetime.datetime) -> bool:
+        """Whether anyone could use the coupon now: active, not expired, not used up."""
+        return (self.active and (self.expires_at is None or self.expires_at > now)
+                and (self.usage_limit is None or self.uses < self.usage_limit))
+
     def refusal(self, now: datetime.datetime, customer_uses: int, subtotal: Decimal | None = None) -> str | None:
         """Why this coupon cannot be used now by a customer who has used it `customer_uses` times.
 
