@@ -86,7 +86,7 @@ def describe(discriminator, actions: list[dict]) -> str:
         "shopcore.extension_point": "extension point", "shopcore.settings_prefix": "settings prefix",
         "shopcore.readiness_check": "readiness check", "shopcore.migrations": "migration branch",
         "shopcore.job_handler": "job handler for kind", "shopcore.openapi_fragment": "OpenAPI fragment",
-        "shopcore.body_extension": "body extension",
+        "shopcore.body_extension": "body extension", "shopcore.periodic_task": "periodic task",
     }
     if kind in simple:
         return f"{simple[kind]} {', '.join(repr(part) for part in discriminator[1:])}"

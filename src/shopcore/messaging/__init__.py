@@ -13,6 +13,13 @@ exponential backoff; raising `PermanentJobError` (or failing the last attempt) d
 A handler registered with `with_request=True` is called as `handler(request, job)` instead: the
 request's `dbsession` is the job's own transaction, so what the handler writes (rows, events, the jobs
 it enqueues) commits together with the job being marked done, or rolls back if it raises.
+
+Periodic work (expiring unpaid orders, ...) runs in the same worker, with no scheduler to deploy:
+
+    config.add_periodic_task("orders.expire", expire_orders, interval=60)   # task(registry)
+
+Every worker runs every task, once when it starts and then every `interval` seconds; a task must
+therefore be safe to run in several workers at once (conditional updates, as the outbox's).
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from pyramid.exceptions import ConfigurationError
 from shopcore.messaging.commands import add_job_commands
 from shopcore.messaging.options import MESSAGING_SETTINGS, PREFIX, parse_options
 from shopcore.messaging.outbox import HANDLERS, OPTIONS, PUBLISHER, UnknownJobKind, enqueue_job
+from shopcore.messaging.state import PERIODIC_TASKS
 from shopcore.messaging.processing import Job, JobHandler, PermanentJobError
 
 __all__ = ["Job", "PermanentJobError", "UnknownJobKind", "add_job_commands"]
@@ -48,6 +56,24 @@ def add_job_handler(config, kind: str, handler: Callable, scrub_payload: bool = 
     config.action(("shopcore.job_handler", kind), register)
 
 
+def add_periodic_task(config, name: str, task: Callable, interval: float) -> None:
+    """Have `shopcore-worker` call `task(registry)` every `interval` seconds (a failure is logged, and
+    the task runs again at its next turn)."""
+    task = config.maybe_dotted(task)
+    if not name or not isinstance(name, str):
+        raise ConfigurationError(f"periodic task name must be a non-empty string, got {name!r}")
+    if not callable(task):
+        raise ConfigurationError(f"periodic task {name!r} is not callable")
+    if not isinstance(interval, (int, float)) or not interval > 0:
+        raise ConfigurationError(f"periodic task {name!r}: interval must be a positive number, got {interval!r}")
+
+    def register():
+        tasks = config.registry.setdefault(PERIODIC_TASKS, {})
+        tasks[name] = (task, float(interval))
+
+    config.action(("shopcore.periodic_task", name), register)
+
+
 def includeme(config) -> None:
     from shopcore.messaging import models  # noqa: F401  (the outbox table joins Base.metadata)
     from shopcore.messaging.broker import Publisher
@@ -59,5 +85,6 @@ def includeme(config) -> None:
         config.registry[PUBLISHER] = Publisher(options) if options.broker_url else None
     config.registry.setdefault(HANDLERS, {})
     config.add_directive("add_job_handler", add_job_handler)
+    config.add_directive("add_periodic_task", add_periodic_task)
     config.add_request_method(enqueue_job, "enqueue_job")
     add_job_commands(config, "jobs")

@@ -12,6 +12,7 @@ from shopcore.db import SQLITE_WRITE_LOCK
 HANDLERS = "shopcore.messaging.handlers"
 OPTIONS = "shopcore.messaging.options"
 PUBLISHER = "shopcore.messaging.publisher"
+PERIODIC_TASKS = "shopcore.messaging.periodic_tasks"  # {name: (task, interval seconds)}
 
 
 def session_factory(registry):

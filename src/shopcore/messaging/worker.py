@@ -10,6 +10,8 @@
   about a second: kombu calls back once a second while it waits between attempts).
 - Every `relay_interval` seconds it runs a relay pass. Without a broker it only does that: the
   relay then runs due jobs in process (development).
+- It runs the periodic tasks plugins registered (`config.add_periodic_task`), each every its own
+  interval, between messages.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from shopcore.messaging.broker import JobMessage, broker_connection, durable_que
 from shopcore.messaging.outbox import OPTIONS, PUBLISHER, purge_finished
 from shopcore.messaging.processing import Outcome, process_job
 from shopcore.messaging.relay import relay_once
+from shopcore.messaging.state import PERIODIC_TASKS
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,30 @@ class WorkerStopped(Exception):
     """Raised inside kombu's reconnection loop once a stop was asked for, to leave it."""
 
 
+class PeriodicTasks:
+    """The plugins' periodic tasks: each runs when the worker starts, then every its interval."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self.tasks = dict(registry.get(PERIODIC_TASKS, {}))
+        self.next_runs = dict.fromkeys(self.tasks, 0.0)
+
+    @property
+    def next_due(self) -> float:
+        return min(self.next_runs.values(), default=float("inf"))
+
+    def maybe_run(self) -> None:
+        for name, (task, interval) in self.tasks.items():
+            now = time.monotonic()
+            if now < self.next_runs[name]:
+                continue
+            self.next_runs[name] = now + interval
+            try:
+                task(self.registry)
+            except Exception:
+                log.exception("periodic task %s failed; it runs again in %.1f s", name, interval)
+
+
 class JobConsumer(ConsumerMixin):
     def __init__(self, registry):
         self.registry = registry
@@ -69,6 +96,7 @@ class JobConsumer(ConsumerMixin):
         self.publisher = registry[PUBLISHER]
         self.connection = broker_connection(self.options)
         self.relay = PeriodicRelay(registry, self.options.relay_interval)
+        self.periodic = PeriodicTasks(registry)
         self.ready = threading.Event()  # set once consuming; tests wait on it
         self.handled = 0
 
@@ -104,6 +132,7 @@ class JobConsumer(ConsumerMixin):
 
     def on_iteration(self):
         self.relay.maybe_run()
+        self.periodic.maybe_run()
 
     def on_connection_error(self, exc, interval):
         log.warning("broker unreachable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, interval)
@@ -138,6 +167,7 @@ class InProcessRunner:
     def __init__(self, registry):
         self.registry = registry
         self.relay = PeriodicRelay(registry, registry[OPTIONS].relay_interval)
+        self.periodic = PeriodicTasks(registry)
         self.ready = threading.Event()
         self._stop = threading.Event()
 
@@ -146,7 +176,9 @@ class InProcessRunner:
         self.ready.set()
         while not self._stop.is_set():
             self.relay.maybe_run()
-            self._stop.wait(max(0.0, min(self.relay.interval, self.relay.next_run - time.monotonic())))
+            self.periodic.maybe_run()
+            next_due = min(self.relay.next_run, self.periodic.next_due)
+            self._stop.wait(max(0.0, min(self.relay.interval, next_due - time.monotonic())))
 
     def stop(self) -> None:
         self._stop.set()
