@@ -1,5 +1,5 @@
 """Rate limits: every operation of the merged spec that declares a 429 (logins, password changes,
-resets and their confirmations, registrations) answers one, with `Retry-After`, once a small limit is
+resets and their confirmations, registrations, checkouts, applying coupon codes) answers one, with `Retry-After`, once a small limit is
 spent by one client, and the answer is the shop's error body and the response the spec declares.
 
 `tests/accounts/test_rate_limits.py` proves the finer rules (per address and per account, windows,
@@ -19,14 +19,19 @@ ATTEMPTS = 10
 
 # Operations that must stay limited, whatever the spec says.
 MUST_BE_LIMITED = {"authLogin", "authRegister", "authRequestPasswordReset", "authConfirmPasswordReset",
-                   "authChangePassword", "authUpdateUser", "authConfirmEmailChange", "authUndoEmailChange"}
+                   "authChangePassword", "authUpdateUser", "authConfirmEmailChange", "authUndoEmailChange",
+                   "checkout"}
+# Plugins' limits (a plugin not enabled ignores its settings).
+PLUGIN_RATES = ("shopcore.orders.rate.checkout_user", "shopcore.coupons.rate.apply_user",
+                "shopcore.coupons.rate.apply_ip")
 
 
 @pytest.fixture
 def limited_app(make_app):
     names = ("login_ip", "login_account", "reset_ip", "reset_account", "reset_confirm_ip", "register_ip",
              "email_change_ip", "email_change_account", "email_confirm_ip")
-    return make_app(**{RATE + name: f"{LIMIT}/minute" for name in names})
+    return make_app(**{RATE + name: f"{LIMIT}/minute" for name in names},
+                    **{key: f"{LIMIT}/minute" for key in PLUGIN_RATES})
 
 
 def test_the_spec_declares_429_where_attempts_are_limited(collected_operations):

@@ -106,3 +106,26 @@ def test_with_the_broker_down_checkout_answers_201_and_the_mail_follows(shop, sm
         wait_until(lambda: outbox_status(web.registry).done == 1, what="the mail to be recorded sent")
     assert message["Subject"] == f"Your Test Shop order #{order['id']} is placed"
     print(f"checkout with the broker down: {elapsed * 1000:.0f} ms")
+
+
+def test_an_unpaid_order_expires_in_the_worker_and_its_customer_gets_one_mail(shop, smtp_server):
+    """Issue 21, point 8: the worker's periodic expiry cancels the unpaid order, returns its stock and
+    mails the customer through the outbox: the expiry mail, not the customer-cancelled one as well."""
+    shop = shop(**{"shopcore.orders.pending_ttl": "1", "shopcore.orders.expire_interval": "0.1"})
+    customer = shop.user("rita")
+    shop.fill_cart(customer, {"Desk lamp": ("12.50", 2)})
+    order = shop.checkout(customer)
+    smtp_server.wait_for(1)
+
+    with WorkerThread(shop.registry):
+        placed, expired = smtp_server.wait_for(2)
+        time.sleep(0.3)  # a few more passes of the task: nothing more may come
+
+    assert expired["Subject"] == f"Your order #{order['id']} was cancelled: it was not paid in time"
+    assert "was not paid in time, so we have cancelled it" in text_of(expired)
+    assert "Desk lamp  2 x 12.50 = 25.00" in text_of(expired)
+    assert len(smtp_server.messages) == 2
+    assert shop.app.get(f"/api/orders/{order['id']}/", headers=customer).json["status"] == "cancelled"
+    lamp = order["items"][0]["product"]
+    with request_context(shop.registry) as request:
+        assert request.find_service(name="catalog").get_product(lamp).stock == 10

@@ -67,8 +67,10 @@ def make_mailer(settings, own: dict):
 
 def subscribe_order_mails(config) -> None:
     """Mail on the orders plugin's events (its event classes are imported only now)."""
-    for event_type, kind in order_mails():
-        config.add_event_subscriber(order_mail(kind), event_type, after_commit=False)
+    mails = order_mails()
+    for event_type, kind in mails:
+        more_specific = tuple(other for other, _kind in mails if other is not event_type and issubclass(other, event_type))
+        config.add_event_subscriber(order_mail(kind, more_specific), event_type, after_commit=False)
 
 
 def includeme(config) -> None:

@@ -24,11 +24,12 @@ ORDER_PLACED = "mail.order_placed"
 ORDER_PAID = "mail.order_paid"
 ORDER_CANCELLED = "mail.order_cancelled"
 ORDER_SHIPPED = "mail.order_shipped"
+ORDER_EXPIRED = "mail.order_expired"
 EMAIL_CHANGE_CONFIRM = "mail.email_change_confirm"
 EMAIL_CHANGE_TAKEN = "mail.email_change_taken"
 EMAIL_CHANGED = "mail.email_changed"
 EMAIL_CHANGE_UNDONE = "mail.email_change_undone"
-MAIL_KINDS = (WELCOME, PASSWORD_RESET, ORDER_PLACED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED,
+MAIL_KINDS = (WELCOME, PASSWORD_RESET, ORDER_PLACED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED, ORDER_EXPIRED,
               EMAIL_CHANGE_CONFIRM, EMAIL_CHANGE_TAKEN, EMAIL_CHANGED, EMAIL_CHANGE_UNDONE)
 # Raw tokens (reset, e-mail confirmation and undo links) must not stay in the database once their mail is out.
 SECRET_PAYLOAD_KINDS = frozenset({PASSWORD_RESET, EMAIL_CHANGE_CONFIRM, EMAIL_CHANGED})
@@ -108,8 +109,12 @@ ACCOUNT_MAILS: tuple[tuple[type, Callable], ...] = (
 )
 
 
-def order_mail(kind: str) -> Callable:
+def order_mail(kind: str, more_specific: tuple[type, ...] = ()) -> Callable:
+    """The subscriber mailing `kind`; events of a `more_specific` class get their own mail instead
+    (an expired order is a cancelled one, but its customer gets the expiry mail, not both)."""
     def send_order_mail(request, event) -> None:
+        if more_specific and isinstance(event, more_specific):
+            return
         user = request.dbsession.get(User, event.user_id)
         if user is None:
             log.warning("%s for order %s: user %s does not exist; no mail", type(event).__name__,
@@ -125,10 +130,10 @@ def order_mail(kind: str) -> Callable:
 
 def order_mails() -> list[tuple[type, str]]:
     """(event class, mail kind) for the orders plugin's events; imported only when it is enabled."""
-    from shopcore_orders.events import OrderCancelled, OrderPaid, OrderPlaced, OrderShipped
+    from shopcore_orders.events import OrderCancelled, OrderExpired, OrderPaid, OrderPlaced, OrderShipped
 
     return [(OrderPlaced, ORDER_PLACED), (OrderPaid, ORDER_PAID), (OrderCancelled, ORDER_CANCELLED),
-            (OrderShipped, ORDER_SHIPPED)]
+            (OrderShipped, ORDER_SHIPPED), (OrderExpired, ORDER_EXPIRED)]
 
 
 def send_mail_job(registry, job) -> None:

@@ -1,12 +1,21 @@
-"""shopcore plugin `orders`: atomic checkout, payment simulation, cancellation, fulfilment, idempotency."""
+"""shopcore plugin `orders`: atomic checkout, payment simulation, cancellation, fulfilment, idempotency,
+expiry of unpaid orders (settings in `shopcore_orders.settings`)."""
 from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
     from shopcore_catalog.api import PRODUCT_REFERENCED
 
+    from shopcore_orders.expiry import expire_orders_task
     from shopcore_orders.points import declare_points
-    from shopcore_orders.services import CACHE_NAMESPACE, order_lines_keep_product, order_service_factory
+    from shopcore_orders.services import (CACHE_NAMESPACE, CHECKOUT_RATE_LIMIT, order_lines_keep_product,
+                                          order_service_factory)
+    from shopcore_orders.settings import ORDERS_SETTINGS, PREFIX, SETTINGS_KEY, order_settings
+
+    config.add_settings_table(PREFIX, ORDERS_SETTINGS)
+    settings = order_settings(config.get_settings())
+    config.registry[SETTINGS_KEY] = settings
+    config.registry["shopcore.accounts.rate_limits"].add_rate(CHECKOUT_RATE_LIMIT, settings.checkout_rate)
 
     declare_points(config)
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
@@ -15,6 +24,9 @@ def includeme(config) -> None:
     config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
     config.add_admin_command("purge-idempotency-keys", "shopcore_orders.commands.purge_idempotency_keys",
                              help="Delete Idempotency-Keys older than 24 hours")
+    config.add_admin_command("expire-orders", "shopcore_orders.commands.expire_orders",
+                             help="Cancel unpaid orders older than shopcore.orders.pending_ttl, returning their stock")
+    config.add_periodic_task("orders.expire", expire_orders_task, interval=settings.expire_interval)
     config.include("shopcore_orders.views")
     config.include("shopcore_orders.metrics")
 

@@ -32,6 +32,15 @@ class OrderCancelled(OrderEvent):
 
 
 @dataclass(frozen=True)
+class OrderExpired(OrderCancelled):
+    """A pending order left unpaid past `shopcore.orders.pending_ttl`, cancelled by the shop.
+
+    An `OrderCancelled` too (its status is `cancelled` and its stock is back), so subscribers to
+    cancellations (the coupons giving back their use) react to it without knowing it.
+    """
+
+
+@dataclass(frozen=True)
 class OrderShipped(OrderEvent):
     pass
 

@@ -9,18 +9,21 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
+from shopcore.accounts.models import User
 from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
 from shopcore.extensions import run_extension_point
 
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body, public_url
-from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderShipped
+from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderExpired, OrderPaid, OrderPlaced,
+                                    OrderShipped)
 from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED
 from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
                                     PAYMENT_METHOD_MAX, PENDING, SHIPPED, SHIPPING_ADDRESS_MAX, Order,
                                     OrderAdjustment, OrderLine, utcnow)
+from shopcore_orders.settings import SETTINGS_KEY, OrderSettings
 
 CACHE_NAMESPACE = "orders"
 # Every admin view (all users' orders) is one cache collection; each customer's orders another.
@@ -34,6 +37,9 @@ EDITABLE_FIELDS = {"shipping_address": SHIPPING_ADDRESS_MAX, "payment_method": P
 
 
 CENT = Decimal("0.01")
+CHECKOUT_RATE_LIMIT = "orders.checkout_user"
+# Orders expired per transaction: a backlog is worked through in short transactions.
+EXPIRY_BATCH = 100
 
 
 def user_collection(user_id: int) -> str:
@@ -99,6 +105,10 @@ class OrderService:
     def cache(self):
         return self.request.cache(CACHE_NAMESPACE)
 
+    @property
+    def settings(self) -> OrderSettings:
+        return self.request.registry[SETTINGS_KEY]
+
     def _changed(self, user_id: int) -> None:
         self.cache.invalidate_after_commit(self.request, user_collection(user_id), ALL_ORDERS)
 
@@ -110,7 +120,11 @@ class OrderService:
         Every line's stock is taken by one conditional UPDATE; if any line is short, a 409 names it
         and nothing is written (the caller's transaction rolls back; the catalog has already put
         back what it took). Prices are those of the cart now, copied into the order's lines.
+
+        Each attempt counts against the customer's checkout rate limit (429 with Retry-After), and a
+        customer may hold at most `max_pending_quantity` units of a product in unpaid orders.
         """
+        self.request.registry["shopcore.accounts.rate_limits"].hit(CHECKOUT_RATE_LIMIT, str(user_id))
         shipping_address = parse_order_text(shipping_address, "shipping_address")
         payment_method = parse_order_text(payment_method, "payment_method")
         carts = self.request.find_service(name="cart")
@@ -122,6 +136,7 @@ class OrderService:
             line = cart.unavailable_lines[0]
             raise self._unavailable(line.product_id, line.product_name, line.quantity, line.quantity_available,
                                     sold=line.sold)
+        self._check_pending_quantities(user_id, cart.lines)
         # A validator refuses with CheckoutRefused, a Conflict: it propagates as the 409.
         run_extension_point(self.request, CHECKOUT_VALIDATORS, cart.snapshot)
         catalog = self.request.find_service(name="catalog")
@@ -156,6 +171,29 @@ class OrderService:
         return order_body(order, [line_body(v["product_id"], v["product_name"], v["quantity"], v["price"])
                                   for v in lines],
                           [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
+
+    def _check_pending_quantities(self, user_id: int, lines) -> None:
+        """409 if this order would give the customer more than `max_pending_quantity` units of a
+        product in unpaid orders: no one holds a product's stock back from everyone else by never paying.
+
+        The customer's row is locked first, so two checkouts of one customer are counted one after
+        the other (PostgreSQL; SQLite writes one transaction at a time anyway).
+        """
+        cap = self.settings.max_pending_quantity
+        self.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        held = dict(self.session.execute(
+            select(OrderLine.product_id, func.sum(OrderLine.quantity))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(Order.user_id == user_id, Order.status == PENDING,
+                   OrderLine.product_id.in_([line.product_id for line in lines]))
+            .group_by(OrderLine.product_id)).all())
+        for line in lines:
+            already = int(held.get(line.product_id) or 0)
+            if already + line.quantity > cap:
+                label = f"{line.product_name!r} (product {line.product_id})"
+                message = (f"At most {cap} units of {label} may wait in unpaid orders; you have {already} in "
+                           f"unpaid orders and {line.quantity} in the cart. Pay or cancel those orders first.")
+                raise Conflict(message, [{"field": "cart", "message": message}])
 
     @staticmethod
     def _unavailable(product_id: int, name: str | None, wanted: int, available: int, *, sold: bool) -> Conflict:
@@ -267,6 +305,39 @@ class OrderService:
                 select(OrderLine.product_id, OrderLine.quantity).where(OrderLine.order_id == order_id)):
             catalog.return_stock(product_id, quantity)
         return {"detail": "Order cancelled successfully."}
+
+    def expire_pending(self, older_than: datetime.timedelta, *, now: datetime.datetime | None = None,
+                       limit: int = EXPIRY_BATCH) -> list[int]:
+        """Cancel up to `limit` orders still pending `older_than` after checkout and put their stock back.
+
+        One conditional UPDATE (`status = 'pending'` again in its WHERE) decides which orders expire:
+        a payment or a cancellation racing with it waits for the row and then finds it cancelled (a
+        409), or wins and the expiry skips that order. Only the orders this UPDATE changed return
+        their stock and emit `OrderExpired` (the customer's mail, the coupons' use given back), so
+        each order's stock comes back exactly once. Returns their ids.
+        """
+        cutoff = (now or utcnow()) - older_than
+        due = (select(Order.id).where(Order.status == PENDING, Order.created_at < cutoff)
+               .order_by(Order.created_at, Order.id).limit(limit))
+        expired = self.session.execute(
+            update(Order).where(Order.id.in_(due.scalar_subquery()), Order.status == PENDING,
+                                Order.created_at < cutoff)
+            .values(status=CANCELLED, updated_at=utcnow()).returning(Order.id, Order.user_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        if not expired:
+            return []
+        catalog = self.request.find_service(name="catalog")
+        returned = self.session.execute(
+            select(OrderLine.product_id, func.sum(OrderLine.quantity))
+            .where(OrderLine.order_id.in_([row.id for row in expired]))
+            .group_by(OrderLine.product_id).order_by(OrderLine.product_id))
+        for product_id, quantity in returned:
+            catalog.return_stock(product_id, int(quantity))
+        for row in sorted(expired):
+            self._changed(row.user_id)
+            self.request.notify(OrderExpired(order_id=row.id, user_id=row.user_id))
+        return sorted(row.id for row in expired)
 
     def set_status(self, order_id: int, status: str) -> dict:
         """An admin moves a paid order on: paid -> shipped -> delivered."""
