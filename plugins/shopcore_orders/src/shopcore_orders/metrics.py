@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderEvent, OrderPaid, OrderPlaced, OrderShipped
+from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderEvent, OrderExpired, OrderPaid, OrderPlaced,
+                                    OrderShipped)
 
 ORDER_EVENTS = Counter("shopcore_orders_events_total", "Committed order events, by kind.", ["event"])
 EVENT_NAMES = {OrderPlaced: "placed", OrderPaid: "paid", OrderCancelled: "cancelled", OrderShipped: "shipped",
-               OrderDelivered: "delivered"}
+               OrderDelivered: "delivered", OrderExpired: "expired"}
 
 
 def count_order_event(request, event: OrderEvent) -> None:

@@ -180,7 +180,8 @@ class OrderService:
         the other (PostgreSQL; SQLite writes one transaction at a time anyway).
         """
         cap = self.settings.max_pending_quantity
-        self.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        # FOR NO KEY UPDATE: rows that merely reference the user (a cart line, a key) are not held up.
+        self.session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
         held = dict(self.session.execute(
             select(OrderLine.product_id, func.sum(OrderLine.quantity))
             .join(Order, Order.id == OrderLine.order_id)
