@@ -111,6 +111,14 @@ def test_a_plugin_adding_an_admin_command_of_the_core_is_refused(start):
           message=r"the core and plugin 'reviews' both register admin command 'jobs-status'")
 
 
+def test_a_plugin_adding_another_plugins_periodic_task_is_refused(start):
+    def includeme(config):
+        config.add_periodic_task("orders.expire", lambda registry: None, interval=5)
+
+    fails(start, throwaway("reviews", includeme), enabled=("catalog", "cart", "orders"),
+          message=r"plugins 'orders' and 'reviews' both register periodic task 'orders.expire'")
+
+
 def test_a_plugin_registering_another_plugins_service_is_refused(start):
     def includeme(config):
         config.register_service_factory(lambda context, request: object(), name="catalog")

@@ -54,3 +54,9 @@ def test_throwaway_accounts_from_one_address_are_stopped(make_app, client, make_
 def test_a_bad_rate_setting_names_it(make_app):
     with pytest.raises(PluginError, match=r"setting shopcore\.coupons\.rate\.apply_user: "):
         make_app(**{"shopcore.coupons.rate.apply_user": "often"})
+
+
+def test_a_misspelt_rate_setting_stops_start_up(make_app):
+    with pytest.raises(PluginError, match=r"setting shopcore\.coupons\.rate\.apply_users: unknown \(known: "
+                                          r"shopcore\.coupons\.rate\.apply_ip, shopcore\.coupons\.rate\.apply_user\)"):
+        make_app(**{"shopcore.coupons.rate.apply_users": "5/minute"})

@@ -123,7 +123,7 @@ def test_the_admin_command_expires_orders(customer_app, place_order, age_order, 
 
 
 def test_the_worker_runs_the_expiry_as_a_periodic_task(shopcore_registry):
-    from shopcore.messaging.outbox import PERIODIC_TASKS
+    from shopcore.messaging.state import PERIODIC_TASKS
 
     from shopcore_orders.expiry import expire_orders_task
 

@@ -101,3 +101,11 @@ def test_checkouts_are_rate_limited_per_customer(make_app, customer, make_user, 
 def test_a_bad_setting_is_named(make_app, customer, key, value):
     with pytest.raises(PluginError, match=rf"setting shopcore\.orders\.{key.replace('.', '[.]')}: "):
         make_app(customer, **{f"shopcore.orders.{key}": value})
+
+
+def test_a_misspelt_setting_stops_start_up(make_app, customer):
+    # Contract 2.0: the orders' settings are a table, so a key under its prefix that no row declares
+    # is refused instead of silently leaving the default in force.
+    with pytest.raises(PluginError, match=r"setting shopcore\.orders\.pending_tll: unknown \(known: "
+                                          r"shopcore\.orders\.expire_interval, "):
+        make_app(customer, **{"shopcore.orders.pending_tll": "60"})
