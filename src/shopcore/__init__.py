@@ -74,8 +74,12 @@ def make_configurator(raw_settings: Mapping[str, Any], registry_items: Mapping[s
             with owners.including(manifest.name):
                 config.include(manifest.includeme)
                 if manifest.migrations:
-                    # Declared in the manifest (so known while the plugin is disabled), registered for it here.
-                    config.with_package(manifest.includeme.__module__).add_migrations(manifest.migrations)
+                    # Declared in the manifest (so known while the plugin is disabled), registered here as
+                    # part of the plugin's own include: at the top level the action would silently
+                    # override another plugin's claim on the same folder instead of clashing with it.
+                    plugin_config = config.with_package(manifest.includeme.__module__)
+                    plugin_config.includepath = config.includepath + (_include_name(manifest.includeme),)
+                    plugin_config.add_migrations(manifest.migrations)
         except PluginError:
             raise
         except Exception as exc:
