@@ -59,21 +59,23 @@ def test_the_same_address_again_needs_no_password_and_changes_nothing(customer_a
     assert not of_type(events, EmailChangeRequested)
 
 
-def test_the_new_address_takes_effect_only_through_the_link_sent_to_it(customer_app, testapp, make_request, events):
+def test_the_new_address_takes_effect_only_through_the_link_sent_to_it(customer_app, testapp, make_request, events,
+                                                                      shopcore_settings):
+    base_url = shopcore_settings["shopcore.base_url"]
     body = change(customer_app, "New.Address@Example.COM").json
 
     assert body["email"] == "customer@example.com"
     assert customer_app.get(ME).json["email"] == "customer@example.com"
     [requested] = of_type(events, EmailChangeRequested)
     assert (requested.old_email, requested.new_email) == ("customer@example.com", "New.Address@example.com")
-    assert requested.link == (f"http://127.0.0.1:6543/email/confirm/?uid={requested.uid}&token={requested.token}")
+    assert requested.link == f"{base_url}/email/confirm/?uid={requested.uid}&token={requested.token}"
 
     testapp.post_json(CONFIRM, link_body(requested), status=204)
 
     assert customer_app.get(ME).json["email"] == "New.Address@example.com"
     [changed] = of_type(events, EmailChanged)
     assert (changed.old_email, changed.new_email) == ("customer@example.com", "New.Address@example.com")
-    assert changed.undo_link == f"http://127.0.0.1:6543/email/undo/?uid={changed.uid}&token={changed.undo_token}"
+    assert changed.undo_link == f"{base_url}/email/undo/?uid={changed.uid}&token={changed.undo_token}"
 
 
 def test_only_hashes_of_the_tokens_are_stored(customer_app, testapp, make_request, events):
