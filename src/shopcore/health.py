@@ -9,6 +9,8 @@ shown). Keep a check fast (well under a second): load balancers call `/ready` of
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -26,25 +28,68 @@ def check_database(request) -> None:
         connection.execute(text("SELECT 1"))
 
 
-def check_cache(request) -> None:
-    settings = request.registry.settings
-    if settings["shopcore.redis_url"]:
-        import redis
+class RedisCheck:
+    """Pings each Redis the shop uses (the one of `shopcore.redis_url`, and the cache's own if set).
 
-        client = redis.Redis.from_url(settings["shopcore.redis_url"], socket_connect_timeout=1, socket_timeout=1)
-        try:
+    One client per Redis for the life of the process: its connection is reused from one `/ready` to
+    the next instead of opening (and closing) one per call, which a load balancer polling every few
+    seconds from every web process would otherwise turn into a steady churn of connections.
+    """
+
+    def __init__(self, settings):
+        urls = dict.fromkeys(url for url in (settings["shopcore.redis_url"], settings["shopcore.cache.redis_url"]) if url)
+        self.clients = []
+        if urls:
+            import redis
+
+            self.clients = [redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1) for url in urls]
+
+    def __call__(self, request) -> None:
+        for client in self.clients:
             client.ping()
-        finally:
-            client.close()
 
 
-def check_broker(request) -> None:
-    url = request.registry.settings["shopcore.broker_url"]
-    if url:
+class BrokerCheck:
+    """Checks the broker through one connection kept for the life of the process (under a lock: a
+    kombu connection is not shared between threads), made again only after it failed."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._connection = None
+        self._lock = threading.Lock()
+
+    def __call__(self, request) -> None:
+        if not self.url:
+            return
         from kombu import Connection
 
-        with Connection(url, connect_timeout=1) as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
+        with self._lock:
+            if self._connection is None:
+                self._connection = Connection(self.url, connect_timeout=1)
+            try:
+                self._connection.ensure_connection(max_retries=1, timeout=2)
+                # A round trip on the connection kept: a broker gone since the last check shows here.
+                self._round_trip()
+            except Exception:
+                self._connection.release()
+                self._connection = None
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.release()
+                self._connection = None
+
+    def _round_trip(self) -> None:
+        client = getattr(self._connection.default_channel, "client", None)
+        if hasattr(client, "ping"):
+            client.ping()  # kombu's Redis transport: its channel's Redis client
+            return
+        try:
+            self._connection.drain_events(timeout=0.05)
+        except socket.timeout:
+            pass  # AMQP: nothing to read, and the socket is still open
 
 
 READINESS_CHECKS = "shopcore.readiness_checks"  # registry key: {name: check}, in registration order
@@ -89,8 +134,8 @@ def plugins_view(request):
 def includeme(config) -> None:
     config.add_directive("add_readiness_check", add_readiness_check)
     config.add_readiness_check("database", check_database)
-    config.add_readiness_check("cache", check_cache)
-    config.add_readiness_check("broker", check_broker)
+    config.add_readiness_check("cache", RedisCheck(config.get_settings()))
+    config.add_readiness_check("broker", BrokerCheck(config.get_settings()["shopcore.broker_url"]))
     config.add_route("health", "/health")
     config.add_route("ready", "/ready")
     config.add_route("plugins", "/api/plugins/")

@@ -475,6 +475,7 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
         self.mode = "forward"
+        self.connections = 0  # connections accepted so far
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="tcp-proxy", daemon=True)
         self.server = None
@@ -498,6 +499,7 @@ class TcpProxy:
             pass  # shutting down; asyncio's stream callback would log a cancelled task as an error
 
     async def _serve_client(self, reader, writer):
+        self.connections += 1
         self.writers.add(writer)
         try:
             if self.mode == "swallow":
