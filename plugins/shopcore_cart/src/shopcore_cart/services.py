@@ -7,24 +7,18 @@ customer sees and the total an order is placed for come from one computation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from shopcore.clock import utcnow
+from shopcore.db import upsert
 from shopcore.errors import Conflict, InvalidInput, NotFound
 from shopcore.extensions import run_extension_point
+from shopcore.money import ZERO, round_money
 
-from shopcore_cart.models import MAX_LINE_QUANTITY, CartItem, utcnow
+from shopcore_cart.models import MAX_LINE_QUANTITY, CartItem
 from shopcore_cart.points import PRICE_ADJUSTMENTS, Adjustment, CartLine, CartSnapshot
-
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-
-
-def money(value: Decimal) -> Decimal:
-    """Two decimal places, as the API and the Numeric(12, 2) columns carry money."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -47,14 +41,14 @@ class CartLineState:
 
     @property
     def subtotal(self) -> Decimal:
-        return ZERO if self.unit_price is None else money(self.unit_price * self.quantity)
+        return ZERO if self.unit_price is None else round_money(self.unit_price * self.quantity)
 
     def as_json(self) -> dict:
         return {
             "id": self.id,
             "product": self.product_id,
             "product_name": self.product_name,
-            "unit_price": None if self.unit_price is None else money(self.unit_price),
+            "unit_price": None if self.unit_price is None else round_money(self.unit_price),
             "quantity": self.quantity,
             "subtotal": self.subtotal,
             "available": self.available,
@@ -73,12 +67,12 @@ class PricedCart:
 
     @property
     def subtotal(self) -> Decimal:
-        return money(self.snapshot.subtotal)
+        return round_money(self.snapshot.subtotal)
 
     @property
     def total_price(self) -> Decimal:
         # A discount larger than the goods makes the cart free, never a credit.
-        return max(ZERO, self.subtotal + sum((money(a.amount) for a in self.adjustments), ZERO))
+        return max(ZERO, self.subtotal + sum((round_money(a.amount) for a in self.adjustments), ZERO))
 
     @property
     def total_items(self) -> int:
@@ -91,7 +85,7 @@ class PricedCart:
     def as_json(self) -> dict:
         return {
             "items": [line.as_json() for line in self.lines],
-            "adjustments": [{"label": a.label, "amount": money(a.amount)} for a in self.adjustments],
+            "adjustments": [{"label": a.label, "amount": round_money(a.amount)} for a in self.adjustments],
             "total_items": self.total_items,
             "subtotal": self.subtotal,
             "total_price": self.total_price,
@@ -103,7 +97,7 @@ def line_state(item_id: int, product_id: int, quantity: int, product) -> CartLin
     if product is None:
         return CartLineState(item_id, product_id, None, None, quantity, 0, False, False)
     in_stock = product.stock if product.is_active else 0
-    return CartLineState(item_id, product_id, product.name, money(product.price), quantity, in_stock,
+    return CartLineState(item_id, product_id, product.name, round_money(product.price), quantity, in_stock,
                          product.is_active and product.stock >= quantity, product.is_active)
 
 
@@ -121,15 +115,6 @@ def check_quantity(quantity) -> int:
 def not_enough_stock(product, wanted: int) -> Conflict:
     message = f"Only {product.stock} of {product.name!r} in stock; {wanted} requested."
     return Conflict(f"quantity: {message}", [{"field": "quantity", "message": message}])
-
-
-def upsert_statement(dialect_name: str):
-    """The dialect's INSERT that supports ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
-    if dialect_name == "postgresql":
-        return postgresql.insert
-    if dialect_name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"cart upsert is not written for {dialect_name}")
 
 
 class CartService:
@@ -184,18 +169,14 @@ class CartService:
             raise not_enough_stock(product, wanted)
         limit = min(product.stock, MAX_LINE_QUANTITY)
         now = utcnow()
-        insert = upsert_statement(self.session.get_bind().dialect.name)
-        statement = insert(CartItem).values(user_id=user_id, product_id=product_id, quantity=quantity,
-                                            created_at=now, updated_at=now)
-        combined = CartItem.quantity + statement.excluded.quantity
+        combined = CartItem.quantity + quantity
         # Two adds racing for one line both land on it (no duplicate-key error), and the limit is
         # checked against the quantity actually in the row, not the one read above.
-        statement = statement.on_conflict_do_update(
-            index_elements=[CartItem.user_id, CartItem.product_id],
-            set_={"quantity": combined, "updated_at": now},
-            where=combined <= limit,
-        ).returning(CartItem.id, CartItem.quantity)
-        row = self.session.execute(statement).first()
+        row = upsert(self.session, CartItem, {"user_id": user_id, "product_id": product_id, "quantity": quantity,
+                                              "created_at": now, "updated_at": now},
+                     conflict=[CartItem.user_id, CartItem.product_id],
+                     update={"quantity": combined, "updated_at": now}, where=combined <= limit,
+                     returning=[CartItem.id, CartItem.quantity]).first()
         if row is None:
             raise not_enough_stock(product, wanted)
         return line_state(row.id, product_id, row.quantity, product), existing is None

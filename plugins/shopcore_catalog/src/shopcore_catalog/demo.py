@@ -19,6 +19,8 @@ from sqlalchemy import func, insert, select, text
 from tqdm import tqdm
 from zope.sqlalchemy import mark_changed
 
+from shopcore.clock import utcnow
+
 from shopcore_catalog.models import Category, Product
 from shopcore_catalog.services import CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, SERVICE_NAME
 
@@ -148,7 +150,7 @@ def seed_demo(request, products: int = DEFAULT_PRODUCTS, progress: bool = True) 
         category_ids = ensure_demo_categories(request)
         existing_slugs = set(request.dbsession.scalars(select(Product.slug)))
     added = 0
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = utcnow()
     with tqdm(total=products, unit="product", desc="seed-demo", disable=not progress, file=sys.stderr) as bar:
         # Batch by batch, so memory holds one batch whatever the size of the catalog.
         for start in range(1, products + 1, BATCH_SIZE):

@@ -6,22 +6,23 @@ makes stale, after commit (see `CatalogCache`).
 """
 from __future__ import annotations
 
-import datetime
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from slugify import slugify
 from sqlalchemy import and_, case, exists, func, literal_column, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
+from shopcore.clock import utcnow
 from shopcore.errors import Conflict, InvalidInput, NotFound
 from shopcore.extensions import run_extension_point
+from shopcore.money import ZERO, to_money
 
-from shopcore_catalog.points import PRODUCT_REFERENCED
 from shopcore_catalog.models import (CATEGORY_NAME_MAX, DESCRIPTION_MAX, PRICE_MAX, PRODUCT_NAME_MAX, SLUG_MAX,
-                                     STOCK_MAX, Category, Product, utcnow)
+                                     STOCK_MAX, Category, Product)
+from shopcore_catalog.points import PRODUCT_REFERENCED
 from shopcore.pagination import Page, fetch_page
 
 SERVICE_NAME = "catalog"
@@ -38,7 +39,6 @@ SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
 # PostgreSQL only: the stored, GIN-indexed tsvector of name and description (migration catalog_0002).
 # Not mapped on the model, which SQLite shares.
 SEARCH_VECTOR = literal_column("catalog_products.search_vector")
-CENT = Decimal("0.01")
 
 
 def product_collection(product_id: int) -> str:
@@ -79,28 +79,8 @@ class ProductFilters:
 # --- input rules (shared by the HTTP views and direct callers) -----------------------------------
 
 def parse_price(value: Any, field: str = "price") -> Decimal:
-    """A non-negative amount with at most two decimal places, as a Decimal quantized to cents.
-
-    Accepts a Decimal, an int or a string; a float is refused because it may already have lost
-    the amount the client meant.
-    """
-    if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (Decimal, int, str)):
-        raise InvalidInput(field, "A valid number is required (a string like \"30000.00\" or a JSON number).")
-    if isinstance(value, str) and (len(value) > 32 or not value.strip()):
-        raise InvalidInput(field, "A valid number is required.")
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(field, "A valid number is required.") from None
-    if not amount.is_finite():
-        raise InvalidInput(field, "A valid number is required.")
-    if amount < 0:
-        raise InvalidInput(field, "Ensure this value is greater than or equal to 0.")
-    if amount > PRICE_MAX:
-        raise InvalidInput(field, f"Ensure this value is less than or equal to {PRICE_MAX}.")
-    if amount.as_tuple().exponent < -2:
-        raise InvalidInput(field, "Ensure that there are no more than 2 decimal places.")
-    return amount.quantize(CENT)
+    """A non-negative amount with at most two decimal places (see `shopcore.money.to_money`)."""
+    return to_money(value, field, minimum=ZERO, maximum=PRICE_MAX)
 
 
 def parse_stock(value: Any, field: str = "stock") -> int:
@@ -175,23 +155,18 @@ def search_terms(text: str) -> list[str]:
     return [term.lower()[:64] for term in SEARCH_TERM.findall(text)][:SEARCH_MAX_TERMS]
 
 
-def as_utc(moment: datetime.datetime) -> datetime.datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.timezone.utc)
-
-
 def product_body(product: Product) -> dict:
     return {
         "id": product.id,
         "name": product.name,
         "slug": product.slug,
         "description": product.description,
-        "price": Decimal(product.price).quantize(CENT),
+        "price": product.price,
         "stock": product.stock,
         "category": product.category_id,
         "is_active": product.is_active,
-        "created_at": as_utc(product.created_at),
-        "updated_at": as_utc(product.updated_at),
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
     }
 
 
@@ -206,7 +181,7 @@ def category_body(category: Category) -> dict:
 
 
 def product_info(product: Product) -> ProductInfo:
-    return ProductInfo(id=product.id, name=product.name, price=Decimal(product.price).quantize(CENT),
+    return ProductInfo(id=product.id, name=product.name, price=product.price,
                        stock=product.stock, is_active=product.is_active)
 
 
@@ -238,7 +213,7 @@ class CatalogService:
             select(Product.id, Product.name, Product.price, Product.stock, Product.is_active)
             .where(Product.id.in_(wanted))
         )
-        return {row.id: ProductInfo(id=row.id, name=row.name, price=Decimal(row.price).quantize(CENT),
+        return {row.id: ProductInfo(id=row.id, name=row.name, price=row.price,
                                     stock=row.stock, is_active=row.is_active) for row in rows}
 
     def get_product(self, product_id: int) -> ProductInfo | None:

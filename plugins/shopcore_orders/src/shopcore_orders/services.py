@@ -6,23 +6,24 @@ notifications plugin's `order_summary`). Money is Decimal throughout.
 from __future__ import annotations
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from shopcore.accounts.models import User
+from shopcore.clock import utcnow
 from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
 from shopcore.extensions import run_extension_point
 
+from shopcore.money import round_money
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body, public_url
 from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderExpired, OrderPaid, OrderPlaced,
                                     OrderShipped)
 from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED
 from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
                                     PAYMENT_METHOD_MAX, PENDING, SHIPPED, SHIPPING_ADDRESS_MAX, Order,
-                                    OrderAdjustment, OrderLine, utcnow)
+                                    OrderAdjustment, OrderLine)
 from shopcore_orders.settings import SETTINGS_KEY, OrderSettings
 
 CACHE_NAMESPACE = "orders"
@@ -36,7 +37,6 @@ FULFILMENT_STATUSES = (SHIPPED, DELIVERED)
 EDITABLE_FIELDS = {"shipping_address": SHIPPING_ADDRESS_MAX, "payment_method": PAYMENT_METHOD_MAX}
 
 
-CENT = Decimal("0.01")
 CHECKOUT_RATE_LIMIT = "orders.checkout_user"
 # Orders expired per transaction: a backlog is worked through in short transactions.
 EXPIRY_BATCH = 100
@@ -44,11 +44,6 @@ EXPIRY_BATCH = 100
 
 def user_collection(user_id: int) -> str:
     return f"user:{user_id}"
-
-
-def as_utc(moment: datetime.datetime) -> datetime.datetime:
-    """SQLite gives back naive datetimes; they were written in UTC."""
-    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
 
 
 def parse_order_text(value: Any, field: str) -> str:
@@ -80,8 +75,8 @@ def order_body(order: Order, items: list[dict], adjustments: list[dict]) -> dict
         "payment_method": order.payment_method,
         "items": items,
         "adjustments": adjustments,
-        "created_at": as_utc(order.created_at),
-        "updated_at": as_utc(order.updated_at),
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
     }
 
 
@@ -157,7 +152,7 @@ class OrderService:
         lines = [{"order_id": order.id, "product_id": line.product_id, "product_name": line.product_name,
                   "quantity": line.quantity, "price": line.unit_price} for line in cart.lines]
         adjustments = [{"order_id": order.id, "label": a.label[:ADJUSTMENT_LABEL_MAX],
-                        "amount": Decimal(a.amount).quantize(CENT, ROUND_HALF_UP),
+                        "amount": round_money(a.amount),
                         "source": a.source[:ADJUSTMENT_SOURCE_MAX]} for a in cart.adjustments]
         # One multi-row INSERT each, whatever the number of lines (the ORM's unit of work would
         # insert them one by one on SQLite to read back their ids).
