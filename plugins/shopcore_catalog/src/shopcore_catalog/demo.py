@@ -22,7 +22,8 @@ from zope.sqlalchemy import mark_changed
 from shopcore.clock import utcnow
 
 from shopcore_catalog.models import Category, Product
-from shopcore_catalog.services import CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, SERVICE_NAME
+from shopcore_catalog.api import CatalogService
+from shopcore_catalog.services import CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS
 
 DEFAULT_PRODUCTS = 60
 BATCH_SIZE = 5000
@@ -129,7 +130,7 @@ def demo_product(index: int) -> DemoProduct:
 
 def ensure_demo_categories(request) -> dict[str, int]:
     """The demo tree's category ids by name, creating the missing ones through the service."""
-    catalog = request.find_service(name=SERVICE_NAME)
+    catalog = request.find_service(CatalogService)
     session = request.dbsession
     ids: dict[str, int] = {}
 

@@ -1,8 +1,9 @@
 """The catalog service: every rule about categories, products and stock, callable without HTTP.
 
-Other plugins reach it as `request.find_service(name="catalog")` and use only the methods listed in
-`shopcore_catalog.api`; the HTTP views use the rest. Every write invalidates the cache entries it
-makes stale, after commit (see `CatalogCache`).
+`DefaultCatalogService` implements `shopcore_catalog.api.CatalogService`; other plugins reach it as
+`request.find_service(CatalogService)` and use only the interface's methods; the HTTP views use the
+rest. Every write invalidates the cache entries it makes stale, after commit, and emits the catalog's
+events (`shopcore_catalog.events`) in the transaction.
 """
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ from shopcore.errors import Conflict, InvalidInput, NotFound
 from shopcore.extensions import run_extension_point
 from shopcore.money import ZERO, to_money
 
+from shopcore_catalog.api import CatalogService, CategoryInfo, ProductInfo
+from shopcore_catalog.events import (CategoryChanged, CategoryCreated, CategoryDeleted, ProductChanged, ProductCreated,
+                                     ProductDeactivated, ProductDeleted)
 from shopcore_catalog.models import (CATEGORY_NAME_MAX, DESCRIPTION_MAX, PRICE_MAX, PRODUCT_NAME_MAX, SLUG_MAX,
                                      STOCK_MAX, Category, Product)
 from shopcore_catalog.points import PRODUCT_REFERENCED
 from shopcore.pagination import Page, fetch_page
 
-SERVICE_NAME = "catalog"
 CACHE_NAMESPACE = "catalog"
 # Cache collections: every list page of products (any product or category write changes some),
 # every category body, and one per product detail.
@@ -43,25 +46,6 @@ SEARCH_VECTOR = literal_column("catalog_products.search_vector")
 
 def product_collection(product_id: int) -> str:
     return f"product:{product_id}"
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    """What other plugins know of a product."""
-
-    id: int
-    name: str
-    price: Decimal
-    stock: int
-    is_active: bool
-
-
-@dataclass(frozen=True)
-class CategoryInfo:
-    id: int
-    name: str
-    slug: str
-    parent_id: int | None
 
 
 @dataclass(frozen=True)
@@ -185,8 +169,22 @@ def product_info(product: Product) -> ProductInfo:
                        stock=product.stock, is_active=product.is_active)
 
 
-class CatalogService:
-    """Categories, products and stock for one request (its session and transaction)."""
+# What a product's and a category's API fields are made of (for the `changed` of their events).
+PRODUCT_FIELDS = {"name": "name", "slug": "slug", "description": "description", "price": "price", "stock": "stock",
+                  "category": "category_id", "is_active": "is_active"}
+CATEGORY_FIELDS = {"name": "name", "slug": "slug", "description": "description", "parent": "parent_id"}
+
+
+def field_values(row, fields: Mapping[str, str]) -> dict[str, Any]:
+    return {name: getattr(row, attribute) for name, attribute in fields.items()}
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(name for name in before if before[name] != after[name])
+
+
+class DefaultCatalogService(CatalogService):
+    """The catalog's own `CatalogService`, plus what its views use; one per request (its session and transaction)."""
 
     def __init__(self, request):
         self.request = request
@@ -235,6 +233,7 @@ class CatalogService:
         taken = result.rowcount == 1
         if taken:
             self._invalidate(PRODUCT_LISTS, product_collection(product_id))
+            self.request.notify(ProductChanged(product_id=int(product_id), changed=frozenset({"stock"})))
         return taken
 
     def take_stock_many(self, quantities: Mapping[int, int]) -> set[int]:
@@ -264,6 +263,8 @@ class CatalogService:
             )
         if not short:
             self._invalidate(PRODUCT_LISTS, *(product_collection(product_id) for product_id in wanted))
+            for product_id in sorted(wanted):
+                self.request.notify(ProductChanged(product_id=product_id, changed=frozenset({"stock"})))
         return short
 
     def return_stock(self, product_id: int, quantity: int) -> None:
@@ -279,6 +280,7 @@ class CatalogService:
         )
         if result.rowcount:
             self._invalidate(PRODUCT_LISTS, product_collection(product_id))
+            self.request.notify(ProductChanged(product_id=int(product_id), changed=frozenset({"stock"})))
 
     @staticmethod
     def _positive_quantity(quantity: int) -> int:
@@ -313,6 +315,7 @@ class CatalogService:
 
     def update_category(self, category_id: int, fields: Mapping[str, Any]) -> dict:
         category = self._category(category_id)
+        before = field_values(category, CATEGORY_FIELDS)
         if "name" in fields:
             name = parse_text(fields["name"], "name", CATEGORY_NAME_MAX, required=True)
             self._check_category_name_free(name, category.id)
@@ -334,6 +337,9 @@ class CatalogService:
             category.parent_id = parent
         self._flush("name")
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
+        changed = changed_fields(before, field_values(category, CATEGORY_FIELDS))
+        if changed:
+            self.request.notify(CategoryChanged(category_id=category.id, changed=changed))
         return category_body(category)
 
     def delete_category(self, category_id: int) -> None:
@@ -344,9 +350,11 @@ class CatalogService:
             raise Conflict(f"Category {category.id} still has {products} product(s); move or delete them first.")
         if self.session.scalar(select(exists().where(Category.parent_id == category.id))):
             raise Conflict(f"Category {category.id} still has subcategories; move or delete them first.")
+        slug = category.slug
         self.session.delete(category)
         self.session.flush()
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
+        self.request.notify(CategoryDeleted(category_id=category_id, slug=slug))
 
     def _category(self, category_id: int) -> Category:
         category = self.session.get(Category, category_id)
@@ -372,6 +380,8 @@ class CatalogService:
         self.session.add(category)
         self._flush("name")
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
+        self.request.notify(CategoryCreated(category_id=category.id, name=category.name, slug=category.slug,
+                                            parent_id=category.parent_id))
         return category
 
     def _check_category_name_free(self, name: str, own_id: int | None) -> None:
@@ -457,6 +467,7 @@ class CatalogService:
 
     def update_product(self, product_id: int, fields: Mapping[str, Any]) -> dict:
         product = self._product(product_id)
+        before = field_values(product, PRODUCT_FIELDS)
         if "name" in fields:
             product.name = parse_text(fields["name"], "name", PRODUCT_NAME_MAX, required=True)
         if "slug" in fields and fields["slug"] is not None:
@@ -477,6 +488,11 @@ class CatalogService:
             product.is_active = parse_bool(fields["is_active"], "is_active")
         self._flush("slug")
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
+        changed = changed_fields(before, field_values(product, PRODUCT_FIELDS))
+        if changed:
+            self.request.notify(ProductChanged(product_id=product.id, changed=changed))
+        if "is_active" in changed and not product.is_active:
+            self.request.notify(ProductDeactivated(product_id=product.id))
         return product_body(product)
 
     def delete_product(self, product_id: int) -> str:
@@ -484,11 +500,17 @@ class CatalogService:
         product = self._product(product_id)
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
         if any(run_extension_point(self.request, PRODUCT_REFERENCED, product.id)):
+            was_active = product.is_active
             product.is_active = False
             self.session.flush()
+            if was_active:
+                self.request.notify(ProductChanged(product_id=product.id, changed=frozenset({"is_active"})))
+                self.request.notify(ProductDeactivated(product_id=product.id))
             return "deactivated"
+        slug = product.slug
         self.session.delete(product)
         self.session.flush()
+        self.request.notify(ProductDeleted(product_id=product_id, slug=slug))
         return "deleted"
 
     def _product(self, product_id: int) -> Product:
@@ -523,6 +545,9 @@ class CatalogService:
         self.session.add(product)
         self._flush("slug")
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
+        self.request.notify(ProductCreated(product_id=product.id, name=product.name, slug=product.slug,
+                                           price=product.price, stock=product.stock, category_id=product.category_id,
+                                           is_active=product.is_active))
         return product
 
     # --- slugs and flushing --------------------------------------------------------------------------

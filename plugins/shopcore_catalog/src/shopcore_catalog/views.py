@@ -16,7 +16,8 @@ from shopcore.errors import InvalidInput, NotFound
 
 from shopcore.pagination import DEFAULT_PAGE_SIZE, page_body, public_url
 from shopcore_catalog.rendered_cache import body_response, cached_body
-from shopcore_catalog.services import (CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, SERVICE_NAME, CatalogService,
+from shopcore_catalog.api import CatalogService
+from shopcore_catalog.services import (CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, DefaultCatalogService,
                                        ProductFilters, category_body, parse_product_filters, product_body,
                                        product_collection)
 
@@ -24,8 +25,9 @@ EDIT_PERMISSION = "catalog.edit"
 PRODUCT_FILTERS = ("category", "min_price", "max_price", "in_stock", "search", "ordering")
 
 
-def catalog(request) -> CatalogService:
-    return request.find_service(name=SERVICE_NAME)
+def catalog(request) -> DefaultCatalogService:
+    # The catalog's own implementation: its views also use what the interface leaves out.
+    return request.find_service(CatalogService)
 
 
 def catalog_cache(request):

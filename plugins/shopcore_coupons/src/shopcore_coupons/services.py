@@ -1,7 +1,8 @@
 """Coupon rules with the database: admins' codes, the code on a customer's cart, and its use at checkout.
 
-Registered as the `coupons` service. The extension points in `shopcore_coupons.checkout` call
-`price`, `take_use`, `record_redemption` and `release`; the views call the rest.
+Registered as a service under its own class (`request.find_service(CouponService)`). The extension
+points in `shopcore_coupons.checkout` call `price`, `take_use`, `record_redemption` and `release`;
+the views call the rest.
 
 How a use is counted: checkout's validator takes it with one conditional UPDATE
 (`uses = uses + 1 WHERE uses < usage_limit AND not expired AND active`) and one conditional upsert of
