@@ -87,6 +87,7 @@ def describe(discriminator, actions: list[dict]) -> str:
         "shopcore.readiness_check": "readiness check", "shopcore.migrations": "migration branch",
         "shopcore.job_handler": "job handler for kind", "shopcore.openapi_fragment": "OpenAPI fragment",
         "shopcore.body_extension": "body extension", "shopcore.periodic_task": "periodic task",
+        "shopcore.extensible_body": "extensible body",
     }
     if kind in simple:
         return f"{simple[kind]} {', '.join(repr(part) for part in discriminator[1:])}"

@@ -5,7 +5,8 @@ from shopcore.settings import Setting, parse_positive_int
 from shopcore_catalog.api import CatalogService
 from shopcore_catalog.demo import add_seed_arguments
 from shopcore_catalog.points import declare_points
-from shopcore_catalog.services import CACHE_NAMESPACE, DefaultCatalogService
+from shopcore_catalog.services import (CACHE_NAMESPACE, PRODUCT_BODY, DefaultCatalogService,
+                                       invalidate_product_bodies)
 
 
 def catalog_service_factory(context, request) -> DefaultCatalogService:
@@ -28,6 +29,7 @@ def includeme(config) -> None:
     declare_points(config)
     config.add_cache_namespace(CACHE_NAMESPACE, ttl=config.get_settings()["shopcore.catalog.cache_ttl"])
     config.register_service_factory(catalog_service_factory, CatalogService)
+    config.add_extensible_body(PRODUCT_BODY, schema="Product", invalidate=invalidate_product_bodies)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
     config.include("shopcore_catalog.views")
     config.add_admin_command("seed-demo", "shopcore_catalog.demo.run_seed_demo",

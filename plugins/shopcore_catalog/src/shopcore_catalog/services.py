@@ -44,8 +44,18 @@ SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
 SEARCH_VECTOR = literal_column("catalog_products.search_vector")
 
 
+# The product body (detail and list items) other plugins may add fields to (shopcore.bodies).
+PRODUCT_BODY = "catalog.product"
+
+
 def product_collection(product_id: int) -> str:
     return f"product:{product_id}"
+
+
+def invalidate_product_bodies(request, ids: list[int]) -> None:
+    """`request.invalidate_body("catalog.product", ids)`: the products' details and every list page, after commit."""
+    request.cache(CACHE_NAMESPACE).invalidate_after_commit(
+        request, PRODUCT_LISTS, *(product_collection(product_id) for product_id in ids))
 
 
 @dataclass(frozen=True)
