@@ -11,7 +11,7 @@ import webtest
 
 from shopcore.openapi import SpecConflict
 from shopcore.plugins import PluginError
-from shopcore.testing import make_test_configurator, request_context
+from shopcore.testing import clear_caches, make_test_configurator, request_context
 
 FIXTURE = Path(__file__).with_name("reviews_fixture")
 COUNTS = "test.review_counts"
@@ -45,6 +45,7 @@ def reviews_config(shopcore_settings, shopcore_config):
 def reviews(reviews_config, db_connection):
     registry = reviews_config.registry
     registry[COUNTS], registry[CALLS] = {}, []
+    clear_caches(registry)  # this app's own cache regions (Redis is emptied for every test anyway)
     return registry
 
 
