@@ -105,7 +105,7 @@ def test_order_state_mails(mail_app, smtp_server, fake_orders, make_customer, ev
     user_id = make_customer(registry, "dave")
     fake_orders.add(7, user_id)
     with request_context(registry) as request:
-        request.notify(event_type(order_id=7, user_id=user_id))
+        request.notify(event_type(order_id=7, user_id=user_id, total_price=Decimal("59.97"), lines=()))
     [message] = smtp_server.wait_for(1)
     assert (message["Subject"], message["To"]) == (subject, "dave@example.com")
     text, html = parts(message)
