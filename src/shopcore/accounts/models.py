@@ -65,14 +65,14 @@ class EmailChange(Base):
     old_email: Mapped[str] = mapped_column(String(254))
     new_email: Mapped[str] = mapped_column(String(254))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+    expires_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime)
     # Set when the confirmation link is used (or the request is spent unused: see `spent_at`).
-    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    spent_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
+    spent_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
     undo_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    undo_expires_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    undone_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    undo_expires_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
+    undone_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
 
 
 class RevokedToken(Base):

@@ -56,9 +56,11 @@ class OrderService(Protocol):
         ...
 
     def list_orders(self, viewer_id: int, *, is_admin: bool = False, page: int = 1, page_size: int = 20,
-                    status: str | None = None, user: int | None = None, base_url: str = "",
-                    params: Mapping[str, Any] | None = None) -> dict:
-        """A page (`count`, `next`, `previous`, `results`) of orders, newest first; cached per viewer."""
+                    status: str | None = None, user: int | None = None) -> dict:
+        """A page (`count`, `next`, `previous`, `results`) of orders, newest first; cached per viewer.
+
+        The page links start at `shopcore.base_url`.
+        """
         ...
 
     def order_summary(self, order_id: int) -> dict:
