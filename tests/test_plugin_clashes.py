@@ -11,6 +11,7 @@ from shopcore import plugins as plugins_module
 from shopcore.plugins import CONTRACT_VERSION, ENTRY_POINT_GROUP, PluginError, PluginManifest
 from shopcore.settings import Setting, parse_str
 from shopcore.testing import make_test_configurator
+from shopcore_catalog.api import CatalogService
 
 
 class FakeEntryPoint:
@@ -121,9 +122,21 @@ def test_a_plugin_adding_another_plugins_periodic_task_is_refused(start):
 
 def test_a_plugin_registering_another_plugins_service_is_refused(start):
     def includeme(config):
-        config.register_service_factory(lambda context, request: object(), name="catalog")
+        config.register_service_factory(lambda context, request: object(), CatalogService)
 
-    fails(start, throwaway("reviews", includeme), message=r"plugins 'catalog' and 'reviews' both register service 'catalog'")
+    fails(start, throwaway("reviews", includeme),
+          message=r"plugins 'catalog' and 'reviews' both register service CatalogService")
+
+
+def test_two_plugins_registering_a_service_by_the_same_name_are_refused(start):
+    def first(config):
+        config.register_service_factory(lambda context, request: object(), name="wishlist")
+
+    def second(config):
+        config.register_service_factory(lambda context, request: object(), name="wishlist")
+
+    fails(start, throwaway("wishlist", first), throwaway("reviews", second),
+          message=r"plugins 'wishlist' and 'reviews' both register service 'wishlist'")
 
 
 def test_two_plugins_declaring_the_same_extension_point_are_refused(start):
@@ -235,6 +248,67 @@ def test_an_operation_id_of_the_core_is_refused(start, tmp_path):
 
     fails(start, throwaway("reviews", includeme),
           message=r"the core and plugin 'reviews' both declare OpenAPI operationId ready")
+
+
+def extension_fragment(tmp_path, name, field):
+    file = tmp_path / f"{name}.yaml"
+    file.write_text(f"""
+x-shopcore-extend-schemas:
+  Product:
+    properties:
+      {field}: {{type: integer}}
+""")
+    return str(file)
+
+
+def no_fields(request, ids):
+    return {}
+
+
+def test_two_plugins_adding_the_same_provider_to_a_body_are_refused(start):
+    def first(config):
+        config.add_body_extension("catalog.product", no_fields)
+
+    def second(config):
+        config.add_body_extension("catalog.product", no_fields)
+
+    fails(start, throwaway("ratings", first), throwaway("reviews", second),
+          message=r"plugins 'ratings' and 'reviews' both register body extension 'catalog.product' with provider "
+                  r"\S*test_plugin_clashes\.no_fields")
+
+
+def test_two_plugins_adding_the_same_field_to_a_body_are_refused(start, tmp_path):
+    first_spec, second_spec = extension_fragment(tmp_path, "a", "review_count"), \
+        extension_fragment(tmp_path, "b", "review_count")
+
+    def first(config):
+        config.add_openapi_fragment(first_spec)
+        config.add_body_extension("catalog.product", lambda request, ids: {})
+
+    def second(config):
+        config.add_openapi_fragment(second_spec)
+        config.add_body_extension("catalog.product", lambda request, ids: {})
+
+    fails(start, throwaway("ratings", first), throwaway("reviews", second),
+          message=r"plugins 'ratings' and 'reviews' both add field review_count to OpenAPI schema Product")
+
+
+def test_a_plugin_adding_a_field_the_body_has_is_refused(start, tmp_path):
+    spec = extension_fragment(tmp_path, "a", "price")
+
+    def includeme(config):
+        config.add_openapi_fragment(spec)
+
+    fails(start, throwaway("reviews", includeme),
+          message=r"plugins 'catalog' and 'reviews' both declare field price of OpenAPI schema Product")
+
+
+def test_a_plugin_declaring_another_plugins_extensible_body_is_refused(start):
+    def includeme(config):
+        config.add_extensible_body("catalog.product", schema="Product", invalidate=lambda request, ids: None)
+
+    fails(start, throwaway("reviews", includeme),
+          message=r"plugins 'catalog' and 'reviews' both register extensible body 'catalog.product'")
 
 
 def test_include_order_does_not_hide_a_clash(start):

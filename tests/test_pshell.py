@@ -19,8 +19,11 @@ def test_pshell_setup_offers_session_models_and_services(tmp_path, monkeypatch):
         assert env["User"] is env["models"]["User"]
         for name in env["plugins"]:
             assert name in ("catalog", "cart", "orders", "notifications")
-        assert "catalog" in env["services"]
-        assert env["service"]("catalog") is not None
+        from shopcore_catalog.api import CatalogService
+
+        assert "CatalogService" in env["services"]
+        assert isinstance(env["service"]("CatalogService"), CatalogService)
+        assert env["service"](CatalogService) is env["service"]("CatalogService")
         env["tm"].abort()
     finally:
         env["closer"]()

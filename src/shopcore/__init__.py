@@ -31,6 +31,7 @@ CORE_SUBSYSTEMS = (
     "shopcore.events",
     "shopcore.extensions",
     "shopcore.services",
+    "shopcore.bodies",
     "shopcore.openapi",
     "shopcore.migrate",
     "shopcore.admin_commands",

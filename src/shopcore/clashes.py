@@ -86,10 +86,15 @@ def describe(discriminator, actions: list[dict]) -> str:
         "shopcore.extension_point": "extension point", "shopcore.settings_prefix": "settings prefix",
         "shopcore.readiness_check": "readiness check", "shopcore.migrations": "migration branch",
         "shopcore.job_handler": "job handler for kind", "shopcore.openapi_fragment": "OpenAPI fragment",
-        "shopcore.body_extension": "body extension", "shopcore.periodic_task": "periodic task",
+        "shopcore.periodic_task": "periodic task",
+        "shopcore.extensible_body": "extensible body",
     }
     if kind in simple:
         return f"{simple[kind]} {', '.join(repr(part) for part in discriminator[1:])}"
+    if kind == "shopcore.body_extension" and len(discriminator) == 3:
+        provider = discriminator[2]
+        name = f"{getattr(provider, '__module__', '?')}.{getattr(provider, '__qualname__', repr(provider))}"
+        return f"body extension {discriminator[1]!r} with provider {name}"
     if kind == "shopcore.identity_verifier":
         return "the identity verifier"
     if kind == "view":

@@ -1,14 +1,18 @@
-"""Data layer: the declarative Base, the engine, and `request.dbsession` joined to pyramid_tm."""
+"""Data layer: the declarative Base, the engine, `request.dbsession` joined to pyramid_tm, and the
+column types and statements every plugin shares (`AwareDateTime`, `upsert`)."""
 from __future__ import annotations
 
+import datetime
 import logging
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import zope.sqlalchemy
-from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
+from shopcore.clock import UTC
 from shopcore.private_files import create_private_file
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,87 @@ def normalize_database_url(url: str) -> str:
         return url
     return make_url("postgresql" + url[url.index(":"):]).set(drivername=POSTGRESQL_DRIVER) \
         .render_as_string(hide_password=False)
+
+
+class AwareDateTime(TypeDecorator):
+    """`DateTime(timezone=True)` that always gives aware UTC datetimes, on PostgreSQL and SQLite.
+
+    SQLite stores no time zone and hands back naive values; this type writes every moment in UTC and
+    reads it back as UTC. A naive value is refused when written: its time zone is unknown, and
+    guessing would store a wrong moment. The schema is the same as `DateTime(timezone=True)`'s, so
+    switching a column to this type needs no migration.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None or not isinstance(value, datetime.datetime):
+            return value
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to an AwareDateTime column; use shopcore.clock.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def upsert(session: Session, model, values: Mapping[str, Any], *, conflict: Iterable,
+           update: Iterable | Mapping[str, Any] | None = None, where=None, returning: Iterable = ()) -> Result:
+    """INSERT `values` into `model`'s table, or, when a row with the same `conflict` columns exists, update it.
+
+    One statement, race-free (two requests upserting the same key both succeed, one inserting and one
+    updating), on PostgreSQL and SQLite alike (`INSERT ... ON CONFLICT`):
+
+    - `conflict`: the columns (or names) of the unique constraint or index that decides "the same row".
+    - `update`: None to leave an existing row alone (`ON CONFLICT DO NOTHING`); a list of column
+      names to overwrite with the values given; or a mapping of column name to a value, a SQL
+      expression, or a callable `f(excluded)` building one from the values proposed for insertion
+      (`{"quantity": lambda excluded: Item.quantity + excluded.quantity}`).
+    - `where`: with `update`, the existing row is updated only when this condition holds (the
+      statement then affects no row, which `returning` shows as no row).
+    - `returning`: columns to return from the inserted or updated row.
+
+    The result is the `Result` of `session.execute`. The session is marked as changed, so
+    zope.sqlalchemy commits it even though no ORM object changed.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the shop runs on PostgreSQL and SQLite only
+        raise NotImplementedError(f"upsert is not written for {dialect}")
+    statement = insert(model).values(**values)
+    index_elements = [getattr(column, "key", column) for column in conflict]
+    if update is None:
+        statement = statement.on_conflict_do_nothing(index_elements=index_elements)
+    else:
+        if isinstance(update, Mapping):
+            changes = {name: value(statement.excluded) if callable(value) else value
+                       for name, value in update.items()}
+        else:
+            changes = {name: statement.excluded[name] for name in update}
+        statement = statement.on_conflict_do_update(index_elements=index_elements, set_=changes, where=where)
+    returning = list(returning)
+    if returning:
+        statement = statement.returning(*returning)
+    result = session.execute(statement)
+    _mark_changed(session)
+    return result
+
+
+def _mark_changed(session: Session) -> None:
+    """Tell zope.sqlalchemy the session wrote, when it is joined to a transaction manager."""
+    manager = session.info.get(TRANSACTION_MANAGER)
+    if manager is not None:
+        zope.sqlalchemy.mark_changed(session, transaction_manager=manager)
+
+
+# session.info key: the transaction manager a session was registered with (`session_for_transaction`).
+TRANSACTION_MANAGER = "shopcore.transaction_manager"
 
 
 def make_engine(settings: Mapping[str, Any]) -> Engine:
@@ -104,6 +189,7 @@ def session_for_transaction(session_factory: sessionmaker, transaction_manager) 
     """A session whose commit and rollback follow the transaction manager."""
     session = session_factory()
     zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    session.info[TRANSACTION_MANAGER] = transaction_manager
     return session
 
 

@@ -5,7 +5,6 @@ an empty folder shared by the workers so `/metrics` adds up every worker's numbe
 """
 from __future__ import annotations
 
-import datetime
 import hmac
 import json
 import logging
@@ -17,6 +16,7 @@ from prometheus_client import multiprocess
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from shopcore.clock import utcnow
 from shopcore.errors import error_response
 from shopcore.metrics import LATENCY, REQUESTS
 
@@ -32,7 +32,7 @@ def route_name(request) -> str:
 def request_log_line(request, response, duration: float, json_format: bool) -> str:
     identity = request.environ.get("shopcore.identity")  # only when the request was authenticated
     fields = {
-        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+        "time": utcnow().isoformat(timespec="milliseconds"),
         "request_id": request.environ.get("shopcore.request_id"),
         "method": request.method,
         "route": route_name(request),

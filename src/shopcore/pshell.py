@@ -13,12 +13,24 @@ def setup(env) -> None:
     env["tm"] = request.tm
     env["dbsession"] = request.dbsession
     env["models"] = models
-    env["service"] = lambda name: request.find_service(name=name)
-    env["services"] = sorted(item["introspectable"]["name"] for item in
-                             request.registry.introspector.get_category("pyramid_services", []) or []
-                             if item["introspectable"]["name"])
+    # Services are registered by interface (`CatalogService`) or, for older ones, by name.
+    registered = {}
+    for item in request.registry.introspector.get_category("pyramid_services", []) or []:
+        introspectable = item["introspectable"]
+        key = introspectable["name"] or getattr(introspectable["type"], "__name__", str(introspectable["type"]))
+        registered[key] = (introspectable["type"], introspectable["name"])
+
+    def service(key):
+        if isinstance(key, str):
+            iface, name = registered[key]
+            return request.find_service(iface, name=name)
+        return request.find_service(key)
+
+    env["service"] = service
+    env["services"] = sorted(registered)
     env["plugins"] = [m.name for m in request.registry["shopcore.plugins"]]
     env["banner"] = (
         "shopcore shell: dbsession, tm (commit with tm.commit()), models (also by name), "
-        "service(name) for a plugin's service (services lists them), plugins."
+        "service(\"CatalogService\") or service(CatalogService) for a plugin's service (services lists them), "
+        "plugins."
     )

@@ -21,6 +21,7 @@ import webtest
 from sqlalchemy.orm import sessionmaker
 
 from shopcore.testing import clear_caches, default_plugins, make_test_configurator, request_context
+from shopcore_catalog.api import CatalogService
 
 PASSWORD = "correct horse battery staple"
 CHECKOUT = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}
@@ -314,12 +315,12 @@ class Shop:
     def category(self, name: str | None = None) -> int:
         self._made += 1
         with request_context(self.registry) as request:
-            return request.find_service(name="catalog").create_category(name or f"Category {self._made}").id
+            return request.find_service(CatalogService).create_category(name or f"Category {self._made}").id
 
     def product(self, name: str | None = None, price: str = "10.00", stock: int = 50, **fields) -> int:
         self._made += 1
         with request_context(self.registry) as request:
-            return request.find_service(name="catalog").create_product(
+            return request.find_service(CatalogService).create_product(
                 name or f"Product {self._made}", price, stock=stock, **fields).id
 
     def cart_line(self, actor: Actor, product_id: int, quantity: int = 1) -> int:

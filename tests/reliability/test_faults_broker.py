@@ -19,6 +19,7 @@ from sqlalchemy import select
 from shopcore.messaging.models import DONE, PENDING, OutboxMessage
 from shopcore.testing.messaging import WorkerThread, wait_until
 from shopcore.testing import request_context, require_service
+from shopcore_catalog.api import CatalogService
 
 CHECKOUT = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}
 
@@ -42,7 +43,7 @@ def test_with_the_broker_down_checkout_answers_201_and_the_order_mail_follows_wh
     with request_context(web) as request:
         user = create_user(request, username="buyer", email="buyer@example.com", password="correct horse battery")
         token = issue_token_pair(request, user)["access"]
-        product = request.find_service(name="catalog").create_product("Desk lamp", "12.50", stock=5).id
+        product = request.find_service(CatalogService).create_product("Desk lamp", "12.50", stock=5).id
     headers = {"Authorization": f"Bearer {token}"}
     app.post_json("/api/cart/items/", {"product": product, "quantity": 2}, headers=headers, status=201)
 

@@ -21,6 +21,9 @@ import pytest
 
 from shopcore.testing.messaging import worker_environment, write_ini
 from shopcore.testing import clear_caches, request_context
+from shopcore_cart.api import CartService
+from shopcore_catalog.api import CatalogService
+from shopcore_orders.api import OrderService
 
 HOLD_SECONDS = 3.0
 CUSTOMERS = 6
@@ -107,7 +110,7 @@ def test_a_web_process_killed_mid_checkout_leaves_whole_orders_or_nothing(
     from shopcore.accounts.tokens import issue_token_pair
 
     with request_context(registry) as request:
-        catalog = request.find_service(name="catalog")
+        catalog = request.find_service(CatalogService)
         products = {name: catalog.create_product(name, "10.00", stock=STOCK).id for name in LINES}
     customers: dict[int, str] = {}
     for number in range(CUSTOMERS):
@@ -117,7 +120,7 @@ def test_a_web_process_killed_mid_checkout_leaves_whole_orders_or_nothing(
             customers[user.id] = issue_token_pair(request, user)["access"]
         with request_context(registry) as request:
             for name, quantity in LINES.items():
-                request.find_service(name="cart").add_item(user.id, products[name], quantity)
+                request.find_service(CartService).add_item(user.id, products[name], quantity)
 
     ini = write_ini(tmp_path / "server.ini", {**shopcore_settings, **fast_settings,
                                               "shopcore.mail.dir": str(tmp_path / "mail")})
@@ -167,7 +170,7 @@ def test_a_web_process_killed_mid_checkout_leaves_whole_orders_or_nothing(
     taken = {name: 0 for name in LINES}
     whole = 0
     with request_context(registry) as request:
-        orders, carts = request.find_service(name="orders"), request.find_service(name="cart")
+        orders, carts = request.find_service(OrderService), request.find_service(CartService)
         mails = outbox_order_ids(request)
         for user_id in customers:
             placed = orders.list_orders(user_id)["results"]
@@ -188,7 +191,7 @@ def test_a_web_process_killed_mid_checkout_leaves_whole_orders_or_nothing(
                 assert answers.get(user_id) != 201, "a 201 was answered for an order that is not there"
             if user_id in caught:
                 assert not placed, f"customer {user_id} was killed mid-transaction, yet has an order"
-        catalog = request.find_service(name="catalog")
+        catalog = request.find_service(CatalogService)
         for name, product_id in products.items():
             assert catalog.get_product(product_id).stock == STOCK - taken[name], name
     assert 1 <= whole < CUSTOMERS

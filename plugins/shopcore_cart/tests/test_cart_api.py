@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from shopcore_cart.api import PRICE_ADJUSTMENTS, Adjustment
+from shopcore_catalog.api import CatalogService
 
 EMPTY_CART = {"items": [], "adjustments": [], "total_items": 0, "subtotal": "0.00", "total_price": "0.00"}
 
@@ -30,7 +31,7 @@ def catalog_change(make_request):
 
     def change(product_id: int, **fields) -> None:
         with make_request() as request:
-            request.find_service(name="catalog").update_product(product_id, fields)
+            request.find_service(CatalogService).update_product(product_id, fields)
 
     return change
 
@@ -225,7 +226,7 @@ def test_lines_of_deactivated_short_or_deleted_products_are_flagged_not_dropped(
     catalog_change(withdrawn, is_active=False)
     catalog_change(scarce, stock=1)
     with make_request() as request:
-        request.find_service(name="catalog").delete_product(deleted)
+        request.find_service(CatalogService).delete_product(deleted)
 
     assert customer_app.get("/api/cart/").json == {
         "items": [line(ids[0], withdrawn, "Withdrawn", "5.00", 4, "20.00", available=False, quantity_available=0),

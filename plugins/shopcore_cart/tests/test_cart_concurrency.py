@@ -1,5 +1,6 @@
 """A customer's own requests racing (a double click, two tabs): one line, never a duplicate-key 500."""
 from shopcore.testing import request_context
+from shopcore_catalog.api import CatalogService
 
 
 def committed_customer_and_product(registry, stock: int) -> tuple[int, str, int]:
@@ -9,7 +10,7 @@ def committed_customer_and_product(registry, stock: int) -> tuple[int, str, int]
     with request_context(registry) as request:
         user_id = create_user(request, username="clicker", email="clicker@example.com",
                               password="correct horse battery").id
-        product_id = request.find_service(name="catalog").create_product("Lamp", "5.00", stock=stock).id
+        product_id = request.find_service(CatalogService).create_product("Lamp", "5.00", stock=stock).id
     with request_context(registry) as request:
         return user_id, issue_token_pair(request, user_id)["access"], product_id
 

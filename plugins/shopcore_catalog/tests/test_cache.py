@@ -4,6 +4,7 @@ from sqlalchemy.orm import sessionmaker
 
 from shopcore_catalog.api import PRODUCT_REFERENCED
 from shopcore.testing import make_test_configurator, request_context, require_service
+from shopcore_catalog.api import CatalogService
 
 
 def test_a_list_page_hit_makes_no_query_and_serves_the_same_bytes(make_product, testapp, sql_statements):
@@ -129,7 +130,7 @@ def test_product_deactivation_reaches_list_and_detail(stocked, admin_app, testap
 ])
 def test_stock_changes_reach_list_and_detail(stocked, make_request, testapp, change, stock):
     with make_request() as request:
-        change(request.find_service(name="catalog"), stocked["product"])
+        change(request.find_service(CatalogService), stocked["product"])
     after = cached_views(testapp, stocked["product"], stocked["category"])
     assert after["detail"]["stock"] == after["list"]["results"][0]["stock"] == stock
     assert testapp.get("/api/products/?in_stock=true").json["count"] == (1 if stock else 0)
@@ -138,7 +139,7 @@ def test_stock_changes_reach_list_and_detail(stocked, make_request, testapp, cha
 def test_a_rolled_back_stock_change_leaves_the_cache_right(stocked, make_request, testapp):
     with pytest.raises(RuntimeError):
         with make_request() as request:
-            assert request.find_service(name="catalog").take_stock(stocked["product"], 5) is True
+            assert request.find_service(CatalogService).take_stock(stocked["product"], 5) is True
             raise RuntimeError("checkout failed")
     assert testapp.get(f"/api/products/{stocked['product']}/").json["stock"] == 5
     assert testapp.get("/api/products/?in_stock=true").json["count"] == 1
@@ -196,7 +197,7 @@ def test_with_the_cache_down_reads_and_writes_still_work(shopcore_settings, db_c
     assert app.get("/api/products/").json["results"][0]["name"] == "Lamp"
     assert app.get(f"/api/products/{product}/").json["stock"] == 2
     with request_context(registry) as request:
-        assert request.find_service(name="catalog").take_stock(product, 2) is True
+        assert request.find_service(CatalogService).take_stock(product, 2) is True
     assert app.get(f"/api/products/{product}/").json["stock"] == 0
     assert "serving without cache" in caplog.text
 

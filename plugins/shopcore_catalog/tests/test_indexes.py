@@ -7,6 +7,7 @@ from zope.sqlalchemy import mark_changed
 
 from shopcore_catalog.models import Product
 from shopcore_catalog.services import ORDERING_CHOICES, ProductFilters
+from shopcore_catalog.api import CatalogService
 
 
 def query_plan(session, statement, allow_sort: bool = False) -> str:
@@ -24,7 +25,7 @@ def query_plan(session, statement, allow_sort: bool = False) -> str:
 def test_every_ordering_walks_an_index_without_sorting(make_product, make_request, ordering):
     make_product("Lamp")
     with make_request() as request:
-        catalog = request.find_service(name="catalog")
+        catalog = request.find_service(CatalogService)
         plan = query_plan(request.dbsession, catalog.product_query(ProductFilters(ordering=ordering)).limit(20))
     assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
     column = (ordering or "id").lstrip("-").replace("created_at", "created")
@@ -34,7 +35,7 @@ def test_every_ordering_walks_an_index_without_sorting(make_product, make_reques
 def test_the_search_condition_is_served_by_the_text_index_on_postgresql(make_product, make_request):
     make_product("Lamp")
     with make_request() as request:
-        catalog = request.find_service(name="catalog")
+        catalog = request.find_service(CatalogService)
         condition = catalog._search_condition(["lamp"])
         # The condition alone, so no other index can serve the query: it is indexable or it is a scan.
         plan = query_plan(request.dbsession, select(Product.id).where(condition), allow_sort=True)
@@ -119,7 +120,7 @@ def test_filters_and_search_use_their_indexes_at_100k_products(large_catalog, ma
         if "category" in filters:
             filters = {**filters, "category": large_catalog[filters["category"]]}
         with make_request() as request:
-            catalog = request.find_service(name="catalog")
+            catalog = request.find_service(CatalogService)
             statement = catalog.product_query(ProductFilters(**filters))
             page = analyzed_plan(request.dbsession, statement.limit(21))
             count_plan = analyzed_plan(request.dbsession, select(func.count()).select_from(

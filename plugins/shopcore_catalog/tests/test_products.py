@@ -1,7 +1,7 @@
 """Product endpoints: CRUD, permissions, exact prices, validation, and deactivation of referenced products."""
 import pytest
 
-from shopcore_catalog.api import PRODUCT_REFERENCED
+from shopcore_catalog.api import PRODUCT_REFERENCED, CatalogService
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_deleting_a_product_in_an_order_deactivates_it(make_product, admin_app, 
     kept = admin_app.get(f"/api/products/{ordered}/").json
     assert (kept["name"], kept["price"], kept["is_active"]) == ("Ordered lamp", "20.00", False)
     with make_request() as request:
-        info = request.find_service(name="catalog").get_product(ordered)
+        info = request.find_service(CatalogService).get_product(ordered)
     assert (info.name, info.price, info.is_active) == ("Ordered lamp", kept and info.price, False)
 
     # An admin can bring it back.
@@ -164,4 +164,4 @@ def test_deleting_a_product_in_no_order_removes_it(make_product, admin_app, make
     orders_keep.add(ordered)
     admin_app.delete(f"/api/products/{never_ordered}/", status=204)
     with make_request() as request:
-        assert request.find_service(name="catalog").get_products([ordered, never_ordered]).keys() == {ordered}
+        assert request.find_service(CatalogService).get_products([ordered, never_ordered]).keys() == {ordered}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shopcore_coupons.services import CouponService
+
 CHECKOUT = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}
 
 
@@ -20,7 +22,7 @@ def coupons(make_request):
     @contextlib.contextmanager
     def open_service():
         with make_request() as request:
-            yield request.find_service(name="coupons")
+            yield request.find_service(CouponService)
 
     return open_service
 

@@ -2,6 +2,7 @@
 nothing, and a cancelled order giving its use back."""
 import pytest
 
+from shopcore_coupons.services import CouponService
 from shopcore_orders.api import CHECKOUT_VALIDATORS
 
 PAST = "2020-01-01T00:00:00Z"
@@ -146,7 +147,7 @@ def test_checkout_decides_on_the_pricing_its_order_carries(customer_app, admin_a
     admin_app.patch_json(f"/api/coupons/{coupon['id']}/", {"active": False})
 
     def reactivate(request, cart):
-        request.find_service(name="coupons").update(coupon["id"], {"active": True})
+        request.find_service(CouponService).update(coupon["id"], {"active": True})
 
     register_extension(CHECKOUT_VALIDATORS, reactivate, order=-1)
     response = customer_app.post_json("/api/orders/checkout/", checkout_body, status=409)

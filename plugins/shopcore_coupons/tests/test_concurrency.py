@@ -7,6 +7,8 @@ its code, which the customer may remove to check out at the full price).
 """
 import pytest
 
+from shopcore_coupons.services import CouponService
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 CUSTOMERS = 10
@@ -32,7 +34,7 @@ def racers(live_server, make_committed_user, make_committed_product, token_for):
 def test_a_coupon_with_one_use_and_ten_simultaneous_checkouts_gives_one_discounted_order(
         live_server, racers, make_committed_request, make_committed_user, token_for, run_together, checkout_body):
     with make_committed_request() as request:
-        coupon = request.find_service(name="coupons").create(
+        coupon = request.find_service(CouponService).create(
             {"code": "ONLYONE", "kind": "fixed", "value": "5.00", "usage_limit": 1})
     lamp, tokens = racers("ONLYONE")
 
@@ -54,7 +56,7 @@ def test_a_coupon_with_one_use_and_ten_simultaneous_checkouts_gives_one_discount
     coupon_now = live_server.request("GET", f"/api/coupons/{coupon['id']}/", admin)[1]
     assert coupon_now["uses"] == 1
     with make_committed_request() as request:
-        assert [r["order"] for r in request.find_service(name="coupons").redemptions(coupon["id"])] == [order["id"]]
+        assert [r["order"] for r in request.find_service(CouponService).redemptions(coupon["id"])] == [order["id"]]
     assert live_server.request("GET", f"/api/products/{lamp}/", admin)[1]["stock"] == 100 - 1
 
     # A refused customer's cart is as it was; without the code they check out at the full price.
@@ -70,7 +72,7 @@ def test_a_coupon_with_one_use_and_ten_simultaneous_checkouts_gives_one_discount
 def test_a_limit_of_three_gives_exactly_three_discounted_orders(
         live_server, racers, make_committed_request, run_together, checkout_body):
     with make_committed_request() as request:
-        coupon = request.find_service(name="coupons").create(
+        coupon = request.find_service(CouponService).create(
             {"code": "THREE", "kind": "percentage", "value": "50.00", "usage_limit": 3})
     _lamp, tokens = racers("THREE")
 
@@ -80,6 +82,6 @@ def test_a_limit_of_three_gives_exactly_three_discounted_orders(
     assert sorted(status for status, _body, _headers in results) == [201] * 3 + [409] * (CUSTOMERS - 3)
     assert {body["total_price"] for status, body, _headers in results if status == 201} == {"10.00"}
     with make_committed_request() as request:
-        service = request.find_service(name="coupons")
+        service = request.find_service(CouponService)
         assert service.get(coupon["id"])["uses"] == 3
         assert len(service.redemptions(coupon["id"])) == 3

@@ -45,7 +45,9 @@ def mail_app(messaging_app, smtp_server, fake_orders):
     def build(plugins: str = "notifications", **overrides):
         def configure(config):
             if "orders" not in plugins.split():
-                config.register_service(fake_orders, name="orders")
+                from shopcore_orders.api import OrderService
+
+                config.register_service(fake_orders, OrderService)
                 subscribe_order_mails(config)
 
         settings = {

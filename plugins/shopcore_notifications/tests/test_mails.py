@@ -1,5 +1,6 @@
 """Each mail's content, rendered from the templates and received by a real SMTP server."""
 import email
+from decimal import Decimal
 from email import policy
 
 import pytest
@@ -77,7 +78,7 @@ def test_order_placed_mail_lists_lines_total_and_address(mail_app, smtp_server, 
     user_id = make_customer(registry, "carol")
     fake_orders.add(41, user_id)
     with request_context(registry) as request:
-        request.notify(OrderPlaced(order_id=41, user_id=user_id))
+        request.notify(OrderPlaced(order_id=41, user_id=user_id, total_price=Decimal("0.00"), lines=()))
     # The mail tells the order as it was when placed, not as it is when the worker gets to it.
     fake_orders.add(41, user_id, total_price="0.00", items=[])
     [message] = smtp_server.wait_for(1)
@@ -104,7 +105,7 @@ def test_order_state_mails(mail_app, smtp_server, fake_orders, make_customer, ev
     user_id = make_customer(registry, "dave")
     fake_orders.add(7, user_id)
     with request_context(registry) as request:
-        request.notify(event_type(order_id=7, user_id=user_id))
+        request.notify(event_type(order_id=7, user_id=user_id, total_price=Decimal("59.97"), lines=()))
     [message] = smtp_server.wait_for(1)
     assert (message["Subject"], message["To"]) == (subject, "dave@example.com")
     text, html = parts(message)
@@ -119,7 +120,7 @@ def test_a_rolled_back_request_sends_nothing(mail_app, smtp_server, fake_orders,
     with pytest.raises(RuntimeError):
         with request_context(registry) as request:
             request.notify(UserRegistered(user_id=user_id, username="erin", email="erin@example.com"))
-            request.notify(OrderPlaced(order_id=9, user_id=user_id))
+            request.notify(OrderPlaced(order_id=9, user_id=user_id, total_price=Decimal("0.00"), lines=()))
             raise RuntimeError("payment declined")
     # Something committed afterwards is mailed, so the server was listening all along.
     with request_context(registry) as request:
@@ -173,7 +174,7 @@ def test_order_mails_show_price_adjustments(mail_app, smtp_server, fake_orders, 
     fake_orders.add(12, user_id, subtotal=Decimal("59.97"), total_price=Decimal("53.97"),
                     adjustments=[{"label": "Autumn sale", "amount": Decimal("-6.00")}])
     with request_context(registry) as request:
-        request.notify(OrderPlaced(order_id=12, user_id=user_id))
+        request.notify(OrderPlaced(order_id=12, user_id=user_id, total_price=Decimal("0.00"), lines=()))
     text, html = parts(smtp_server.wait_for(1)[0])
     assert "Subtotal: 59.97\n  Autumn sale: -6.00\n\nTotal: 53.97" in text
     assert "<td colspan=\"3\">Autumn sale</td><td align=\"right\">-6.00</td>" in html

@@ -8,6 +8,7 @@ import webtest
 from shopcore.messaging.outbox import outbox_status
 from shopcore.testing.messaging import WorkerThread, wait_until
 from shopcore.testing import request_context
+from shopcore_catalog.api import CatalogService
 
 DEAD_BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:1//", "redis": "redis://127.0.0.1:1/0"}
 SHOP_PLUGINS = "catalog cart orders notifications"
@@ -33,7 +34,7 @@ class Shop:
 
     def fill_cart(self, headers: dict, lines: dict) -> None:
         with request_context(self.registry) as request:
-            catalog = request.find_service(name="catalog")
+            catalog = request.find_service(CatalogService)
             ids = {name: catalog.create_product(name, price, stock=10).id for name, (price, _q) in lines.items()}
         for name, (_price, quantity) in lines.items():
             self.app.post_json("/api/cart/items/", {"product": ids[name], "quantity": quantity},
@@ -128,4 +129,4 @@ def test_an_unpaid_order_expires_in_the_worker_and_its_customer_gets_one_mail(sh
     assert shop.app.get(f"/api/orders/{order['id']}/", headers=customer).json["status"] == "cancelled"
     lamp = order["items"][0]["product"]
     with request_context(shop.registry) as request:
-        assert request.find_service(name="catalog").get_product(lamp).stock == 10
+        assert request.find_service(CatalogService).get_product(lamp).stock == 10

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shopcore.testing import request_context
+from shopcore_cart.api import CartService
+from shopcore_catalog.api import CatalogService
 
 SHOP = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}
 
@@ -21,7 +23,7 @@ def add_to_cart(make_request):
 
     def add(user_id: int, product_id: int, quantity: int = 1) -> None:
         with make_request() as request:
-            request.find_service(name="cart").add_item(user_id, product_id, quantity)
+            request.find_service(CartService).add_item(user_id, product_id, quantity)
 
     return add
 
@@ -46,7 +48,7 @@ def place_order(customer_app, make_product, add_to_cart):
 def stock_of(make_request):
     def stock(product_id: int) -> int:
         with make_request() as request:
-            return request.find_service(name="catalog").get_product(product_id).stock
+            return request.find_service(CatalogService).get_product(product_id).stock
 
     return stock
 
@@ -70,15 +72,15 @@ class Committed:
 
     def product(self, name: str, price: str = "10.00", stock: int = 1) -> int:
         with request_context(self.registry) as request:
-            return request.find_service(name="catalog").create_product(name, price, stock=stock).id
+            return request.find_service(CatalogService).create_product(name, price, stock=stock).id
 
     def add_to_cart(self, user_id: int, product_id: int, quantity: int) -> None:
         with request_context(self.registry) as request:
-            request.find_service(name="cart").add_item(user_id, product_id, quantity)
+            request.find_service(CartService).add_item(user_id, product_id, quantity)
 
     def stock(self, product_id: int) -> int:
         with request_context(self.registry) as request:
-            return request.find_service(name="catalog").get_product(product_id).stock
+            return request.find_service(CatalogService).get_product(product_id).stock
 
     def scalar(self, statement):
         with request_context(self.registry) as request:

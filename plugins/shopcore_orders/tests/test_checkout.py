@@ -8,7 +8,10 @@ from sqlalchemy import func, select
 from shopcore_cart.api import PRICE_ADJUSTMENTS, Adjustment
 from shopcore_orders.api import CHECKOUT_VALIDATORS, ORDER_PLACED, CheckoutRefused
 
-from shopcore_orders.events import OrderPlaced
+from shopcore_cart.api import CartService
+from shopcore_catalog.api import CatalogService
+from shopcore_orders.api import OrderService
+from shopcore_orders.events import OrderEventLine, OrderPlaced
 from shopcore_orders.models import Order, OrderLine
 
 
@@ -25,7 +28,7 @@ def count_orders(make_request):
 def cart_of(make_request):
     def cart(user_id: int) -> list[tuple[int, int]]:
         with make_request() as request:
-            priced = request.find_service(name="cart").priced_cart(user_id)
+            priced = request.find_service(CartService).priced_cart(user_id)
             return [(line.product_id, line.quantity) for line in priced.lines]
 
     return cart
@@ -64,7 +67,11 @@ def test_checkout_places_a_pending_order_copying_prices_and_empties_the_cart(
     }
     assert (stock_of(lamp), stock_of(chair)) == (3, 0)
     assert cart_of(customer_app.user_id) == []
-    assert order_events == [OrderPlaced(order_id=body["id"], user_id=customer_app.user_id)]
+    # The event carries what a subscriber needs: the total and every line at the price paid.
+    assert order_events == [OrderPlaced(order_id=body["id"], user_id=customer_app.user_id,
+                                        total_price=Decimal("105.00"),
+                                        lines=(OrderEventLine(lamp, 2, Decimal("12.50")),
+                                               OrderEventLine(chair, 2, Decimal("40.00"))))]
 
 
 def test_order_history_keeps_the_name_and_price_paid_whatever_the_catalog_does(
@@ -73,7 +80,7 @@ def test_order_history_keeps_the_name_and_price_paid_whatever_the_catalog_does(
     add_to_cart(customer_app.user_id, lamp, 1)
     order = customer_app.post_json("/api/orders/checkout/", shop_details).json
     with make_request() as request:
-        catalog = request.find_service(name="catalog")
+        catalog = request.find_service(CatalogService)
         catalog.update_product(lamp, {"name": "Floor lamp", "price": "99.00"})
         # an order line keeps the product: the catalog deactivates it instead of deleting it
         catalog.delete_product(lamp)
@@ -86,8 +93,8 @@ def test_order_history_keeps_the_name_and_price_paid_whatever_the_catalog_does(
 def test_a_product_no_order_keeps_is_really_deleted(customer_app, make_product, make_request):
     unsold = make_product(name="Unsold")
     with make_request() as request:
-        catalog = request.find_service(name="catalog")
-        assert request.find_service(name="orders").is_product_referenced(unsold) is False
+        catalog = request.find_service(CatalogService)
+        assert request.find_service(OrderService).is_product_referenced(unsold) is False
         catalog.delete_product(unsold)
         assert catalog.get_product(unsold) is None
 
@@ -106,7 +113,7 @@ def test_a_short_line_is_a_409_naming_it_and_nothing_changes(
     add_to_cart(customer_app.user_id, lamp, 2)
     add_to_cart(customer_app.user_id, chair, 3)
     with make_request() as request:  # someone else bought chairs meanwhile
-        assert request.find_service(name="catalog").take_stock(chair, 2)
+        assert request.find_service(CatalogService).take_stock(chair, 2)
 
     response = customer_app.post_json("/api/orders/checkout/", shop_details, status=409)
 
@@ -122,7 +129,7 @@ def test_a_deactivated_product_in_the_cart_is_a_409(customer_app, make_product, 
     lamp = make_product(name="Desk lamp", stock=5)
     add_to_cart(customer_app.user_id, lamp, 1)
     with make_request() as request:
-        request.find_service(name="catalog").update_product(lamp, {"is_active": False})
+        request.find_service(CatalogService).update_product(lamp, {"is_active": False})
     response = customer_app.post_json("/api/orders/checkout/", shop_details, status=409)
     message = f"'Desk lamp' (product {lamp}) is no longer available: 0 available, 1 in the cart."
     assert response.json == {"detail": message, "errors": [{"field": "cart", "message": message}]}
@@ -139,7 +146,7 @@ def test_the_stock_update_itself_refuses_a_line_that_looked_fine(
 
     def someone_buys_a_chair_meanwhile(request, cart):
         # runs after the cart was read and priced, before the stock is taken
-        assert request.find_service(name="catalog").take_stock(chair, 1)
+        assert request.find_service(CatalogService).take_stock(chair, 1)
 
     register_extension(CHECKOUT_VALIDATORS, someone_buys_a_chair_meanwhile)
     response = customer_app.post_json("/api/orders/checkout/", shop_details, status=409)

@@ -7,12 +7,14 @@ they never paid.
 import datetime
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, text, update
 
+from shopcore_orders.api import OrderService
 from shopcore_orders.commands import expire_orders
-from shopcore_orders.events import OrderCancelled, OrderExpired, OrderPaid
+from shopcore_orders.events import OrderCancelled, OrderEventLine, OrderExpired, OrderPaid
 from shopcore_orders.expiry import expire_pending_orders
 from shopcore_orders.models import Order, utcnow
 
@@ -55,7 +57,8 @@ def test_a_pending_order_past_its_time_is_cancelled_and_its_stock_returned_once(
     assert (status_of(make_request, old["id"]), status_of(make_request, young["id"])) == ("cancelled", "pending")
     assert customer_app.get(f"/api/orders/{old['id']}/").json["status"] == "cancelled"  # no stale cache
     assert [event for event in order_events if isinstance(event, OrderCancelled)] == [
-        OrderExpired(old["id"], customer_app.user_id)]
+        OrderExpired(old["id"], customer_app.user_id, total_price=Decimal("37.50"),
+                     lines=(OrderEventLine(lamp, 3, Decimal("12.50")),))]
     # Run again (another worker, the admin command): nothing more comes back.
     assert expire_pending_orders(shopcore_registry) == []
     assert stock_of(lamp) == 4
@@ -165,10 +168,10 @@ def test_expiry_and_payment_racing_for_one_order_apply_exactly_one(
     with request_context(registry) as request:
         # The first one updates the order's row and holds its lock until the block commits.
         if first == "pay":
-            request.find_service(name="orders").pay(user_id, order["id"])
+            request.find_service(OrderService).pay(user_id, order["id"])
             racer = threading.Thread(target=lambda: second.append(expire_pending_orders(registry, now=later)))
         else:
-            assert request.find_service(name="orders").expire_pending(TTL, now=later) == [order["id"]]
+            assert request.find_service(OrderService).expire_pending(TTL, now=later) == [order["id"]]
             racer = threading.Thread(target=lambda: second.append(
                 live_server.request("POST", f"/api/orders/{order['id']}/pay/", token)))
         racer.start()

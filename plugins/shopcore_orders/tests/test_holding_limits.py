@@ -8,6 +8,7 @@ import pytest
 
 from shopcore.plugins import PluginError
 from shopcore.testing import AuthenticatedApp
+from shopcore_cart.api import CartService
 
 CHECKOUT = "/api/orders/checkout/"
 CAP = 10  # the default
@@ -43,7 +44,7 @@ def test_one_order_over_the_cap_is_refused_and_other_products_count_apart(custom
     add_to_cart(customer_app.user_id, lamp, CAP + 1)
     customer_app.post_json(CHECKOUT, shop_details, status=409)
     with make_request() as request:
-        request.find_service(name="cart").clear(customer_app.user_id)
+        request.find_service(CartService).clear(customer_app.user_id)
     add_to_cart(customer_app.user_id, lamp, CAP)
     add_to_cart(customer_app.user_id, rug, CAP)
     customer_app.post_json(CHECKOUT, shop_details, status=201)

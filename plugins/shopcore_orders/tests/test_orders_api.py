@@ -1,7 +1,11 @@
 """Orders after checkout: history and detail, changes, the state machine, events and the per-user cache."""
+from decimal import Decimal
+
 import pytest
 
-from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderPaid, OrderPlaced, OrderShipped
+from shopcore_orders.api import OrderService
+from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderEventLine, OrderPaid, OrderPlaced,
+                                    OrderShipped)
 
 
 # --- list and detail -----------------------------------------------------------------------------------
@@ -149,7 +153,9 @@ def test_pay_marks_a_pending_order_paid(customer_app, place_order, order_events)
     order = place_order()
     assert customer_app.post(f"/api/orders/{order['id']}/pay/", status=200).json == {"detail": "Payment successful."}
     assert customer_app.get(f"/api/orders/{order['id']}/").json["status"] == "paid"
-    assert order_events[-1] == OrderPaid(order_id=order["id"], user_id=customer_app.user_id)
+    lines = tuple(OrderEventLine(item["product"], item["quantity"], Decimal(item["price"])) for item in order["items"])
+    assert order_events[-1] == OrderPaid(order_id=order["id"], user_id=customer_app.user_id,
+                                         total_price=Decimal(order["total_price"]), lines=lines)
 
 
 def test_cancel_returns_the_stock(customer_app, make_product, add_to_cart, shop_details, stock_of, order_events):
@@ -162,8 +168,9 @@ def test_cancel_returns_the_stock(customer_app, make_product, add_to_cart, shop_
     assert response.json == {"detail": "Order cancelled successfully."}
     assert (stock_of(lamp), stock_of(chair)) == (5, 3)
     assert customer_app.get(f"/api/orders/{order['id']}/").json["status"] == "cancelled"
-    assert order_events == [OrderPlaced(order["id"], customer_app.user_id),
-                            OrderCancelled(order["id"], customer_app.user_id)]
+    lines = (OrderEventLine(lamp, 2, Decimal("10.00")), OrderEventLine(chair, 3, Decimal("10.00")))
+    assert order_events == [OrderPlaced(order["id"], customer_app.user_id, Decimal("50.00"), lines),
+                            OrderCancelled(order["id"], customer_app.user_id, Decimal("50.00"), lines)]
 
 
 def test_fulfilment_runs_paid_shipped_delivered(customer_app, admin_app, place_order, order_events):
@@ -175,8 +182,10 @@ def test_fulfilment_runs_paid_shipped_delivered(customer_app, admin_app, place_o
     assert delivered["status"] == "delivered"
     assert customer_app.get(f"/api/orders/{order['id']}/").json["status"] == "delivered"
     user = customer_app.user_id
-    assert order_events == [OrderPlaced(order["id"], user), OrderPaid(order["id"], user),
-                            OrderShipped(order["id"], user), OrderDelivered(order["id"], user)]
+    assert [(type(event), event.order_id, event.user_id) for event in order_events] == [
+        (OrderPlaced, order["id"], user), (OrderPaid, order["id"], user),
+        (OrderShipped, order["id"], user), (OrderDelivered, order["id"], user)]
+    assert {event.lines for event in order_events} == {order_events[0].lines}
 
 
 @pytest.mark.parametrize("moves, action, current", [
@@ -299,7 +308,7 @@ def test_order_summary_for_the_notifications_plugin(customer_app, place_order, m
 
     order = place_order(lines={"Lamp": ("12.50", 2)})
     with make_request() as request:
-        summary = request.find_service(name="orders").order_summary(order["id"])
+        summary = request.find_service(OrderService).order_summary(order["id"])
     assert summary["id"] == order["id"] and summary["user_id"] == customer_app.user_id
     assert summary["total_price"] == Decimal("25.00") and summary["status"] == "pending"
     assert summary["items"] == [{"product": order["items"][0]["product"], "product_name": "Lamp", "quantity": 2,

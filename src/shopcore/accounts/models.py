@@ -3,19 +3,11 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import Boolean, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopcore.db import Base
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def as_utc(moment: datetime.datetime) -> datetime.datetime:
-    """SQLite hands back naive datetimes; every stored moment is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.timezone.utc)
+from shopcore.clock import as_utc, utcnow  # noqa: F401  (re-exported for older imports)
+from shopcore.db import AwareDateTime, Base
 
 
 class User(Base):
@@ -35,10 +27,10 @@ class User(Base):
     last_name: Mapped[str] = mapped_column(String(150), default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
     # Every token carries this moment as its credentials stamp; moving it (password change or
     # reset) makes every token issued before refused at once.
-    tokens_valid_after: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    tokens_valid_after: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
 
     __table_args__ = (
         Index("uq_core_users_email_lower", func.lower(email), unique=True),
@@ -54,9 +46,9 @@ class PasswordReset(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+    expires_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime)
+    used_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
 
 
 class EmailChange(Base):
@@ -73,14 +65,14 @@ class EmailChange(Base):
     old_email: Mapped[str] = mapped_column(String(254))
     new_email: Mapped[str] = mapped_column(String(254))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+    expires_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime)
     # Set when the confirmation link is used (or the request is spent unused: see `spent_at`).
-    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    spent_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
+    spent_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
     undo_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    undo_expires_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    undone_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    undo_expires_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
+    undone_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
 
 
 class RevokedToken(Base):
@@ -92,4 +84,4 @@ class RevokedToken(Base):
     __tablename__ = "core_revoked_tokens"
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    expires_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, index=True)

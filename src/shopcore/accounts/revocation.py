@@ -16,8 +16,9 @@ import time
 import transaction
 from sqlalchemy import delete, select
 
-from shopcore.accounts.models import RevokedToken, as_utc, utcnow
-from shopcore.db import session_for_transaction
+from shopcore.accounts.models import RevokedToken
+from shopcore.clock import as_utc, utcnow
+from shopcore.db import session_for_transaction, upsert
 from shopcore.errors import ServiceUnavailable
 from shopcore.settings import SettingsError
 
@@ -167,11 +168,9 @@ class DatabaseRevocationStore:
         request.tm.get().addAfterAbortHook(self._revoke_in_own_transaction, args=(request.registry, entries))
 
     def claim(self, request, key: str, expires_at: int) -> bool:
-        session = request.dbsession
-        insert = _insert_for(session)
-        statement = insert(RevokedToken).values(key=key, expires_at=_moment(expires_at))
         # A concurrent claim of the same key waits for ours and then inserts nothing.
-        return session.execute(statement.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1
+        return upsert(request.dbsession, RevokedToken, {"key": key, "expires_at": _moment(expires_at)},
+                      conflict=[RevokedToken.key]).rowcount == 1
 
     @staticmethod
     def _revoke_in_own_transaction(registry, entries: dict[str, int]) -> None:
@@ -183,27 +182,16 @@ class DatabaseRevocationStore:
             log.exception("could not keep a revocation after its request failed")
 
 
-def _insert_for(session):
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite alike)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def _upsert(session, entries: dict[str, int]) -> None:
     now = utcnow()
     session.execute(delete(RevokedToken).where(RevokedToken.expires_at <= now))
-    insert = _insert_for(session)
     for key, expires_at in entries.items():
         moment = _moment(expires_at)
         if moment <= now:
             continue
-        statement = insert(RevokedToken).values(key=key, expires_at=moment)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=["key"], set_={"expires_at": statement.excluded.expires_at},
-            where=RevokedToken.expires_at < statement.excluded.expires_at))
+        # Only ever lengthened: a shorter revocation arriving later does not shorten a longer one.
+        upsert(session, RevokedToken, {"key": key, "expires_at": moment}, conflict=[RevokedToken.key],
+               update=["expires_at"], where=RevokedToken.expires_at < moment)
 
 
 def make_revocation_store(settings):

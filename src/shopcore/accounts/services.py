@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from shopcore.accounts.events import (EmailChangeAddressTaken, EmailChanged, EmailChangeRequested, EmailChangeUndone,
                                      PasswordChanged, PasswordResetRequested, UserRegistered)
-from shopcore.accounts.models import EmailChange, PasswordReset, User, utcnow
+from shopcore.accounts.models import EmailChange, PasswordReset, User
+from shopcore.clock import utcnow
 from shopcore.accounts.passwords import is_text, password_problems
 from shopcore.accounts.ratelimit import client_ip
 from shopcore.accounts.tokens import (REFRESH, decode_token, issue_token_pair, revocation_keys, session_started_at,

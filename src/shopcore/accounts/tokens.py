@@ -16,7 +16,8 @@ import datetime
 import time
 import uuid
 
-from shopcore.accounts.models import User, as_utc
+from shopcore.accounts.models import User
+from shopcore.clock import as_utc
 
 ACCESS = "access"
 REFRESH = "refresh"

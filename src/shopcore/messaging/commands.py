@@ -9,7 +9,7 @@ import sys
 import uuid
 from dataclasses import dataclass
 
-from shopcore.messaging.models import as_utc
+from shopcore.clock import as_utc
 from shopcore.messaging.outbox import failed_jobs, outbox_status, requeue_failed
 from shopcore.messaging.relay import relay_once
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopcore.db import Base
+from shopcore.clock import as_utc, utcnow  # noqa: F401  (re-exported for older imports)
+from shopcore.db import AwareDateTime, Base
 
 # pending: must be published (new, broker was down, or a retry once `available_at` has come);
 # published: the broker confirmed it, a worker has not finished it yet;
@@ -15,17 +16,6 @@ from shopcore.db import Base
 # failed: dead-lettered after its last attempt or a permanent error.
 PENDING, PUBLISHED, DONE, FAILED = "pending", "published", "done", "failed"
 STATUSES = (PENDING, PUBLISHED, DONE, FAILED)
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def as_utc(moment: datetime.datetime | None) -> datetime.datetime | None:
-    """SQLite gives naive datetimes back; everything here is stored in UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=datetime.timezone.utc)
-    return moment
 
 
 class OutboxMessage(Base):
@@ -36,10 +26,10 @@ class OutboxMessage(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    available_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    published_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    processed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+    available_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+    published_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
+    processed_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (

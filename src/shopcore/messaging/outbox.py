@@ -15,8 +15,9 @@ from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, func, or_, select, text, update
 
+from shopcore.clock import as_utc, utcnow
 from shopcore.messaging.broker import JobMessage
-from shopcore.messaging.models import DONE, FAILED, PENDING, PUBLISHED, OutboxMessage, as_utc, utcnow
+from shopcore.messaging.models import DONE, FAILED, PENDING, PUBLISHED, OutboxMessage
 from shopcore.messaging.processing import process_job
 # The registry keys and the out-of-request session factory, importable from here as before.
 from shopcore.messaging.state import HANDLERS, OPTIONS, PUBLISHER, session_factory  # noqa: F401

@@ -20,7 +20,8 @@ from typing import Any, Callable
 import transaction
 from pyramid.request import Request, apply_request_extensions
 
-from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage, as_utc, utcnow
+from shopcore.clock import as_utc, utcnow
+from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage
 from shopcore.messaging.state import HANDLERS, OPTIONS, session_factory
 
 log = logging.getLogger(__name__)

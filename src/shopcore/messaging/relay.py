@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from shopcore.clock import utcnow
 from shopcore.messaging.broker import JobMessage
-from shopcore.messaging.models import OutboxMessage, utcnow
-from shopcore.messaging.processing import process_job
+from shopcore.messaging.models import OutboxMessage
 from shopcore.messaging.outbox import (OPTIONS, PUBLISHER, due_condition, kind_filter, record_published,
                                        session_factory)
+from shopcore.messaging.processing import process_job
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,17 @@ from pyramid.config import PHASE1_CONFIG
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import AssetResolver
 
+from shopcore.bodies import extensible_schemas
 from shopcore.plugins import CORE_OWNER, PluginError, current_owner, describe_owner, describe_owners
 
 BASE_SPEC = Path(__file__).with_name("base.yaml")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 COMPONENT_SECTIONS = ("schemas", "responses", "parameters", "examples", "requestBodies", "headers",
                       "securitySchemes", "links", "callbacks")
+
+
+# A fragment's top-level key adding properties to another owner's extensible schema (see shopcore.bodies).
+EXTEND_SCHEMAS = "x-shopcore-extend-schemas"
 
 
 class SpecConflict(PluginError, ConfigurationError):
@@ -49,7 +54,7 @@ def merge_fragments(base: dict, fragments: list[tuple[str, dict]]) -> dict:
     tag_names = {tag["name"] for tag in spec["tags"]}
 
     for owner, fragment in fragments:
-        unknown = set(fragment) - {"paths", "components", "tags"}
+        unknown = set(fragment) - {"paths", "components", "tags", EXTEND_SCHEMAS}
         if unknown:
             raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)} has top-level keys it may not set: "
                                f"{', '.join(sorted(unknown))}")
@@ -83,6 +88,40 @@ def merge_fragments(base: dict, fragments: list[tuple[str, dict]]) -> dict:
     for operation in _operations(spec["paths"]):
         # Every operation can answer with the shop's error body; fragments need not repeat it.
         operation.setdefault("responses", {}).setdefault("default", {"$ref": "#/components/responses/Error"})
+    return spec
+
+
+def extend_schemas(spec: dict, fragments: list[tuple[str, dict]], extensible: dict[str, str]) -> dict:
+    """Add each fragment's `x-shopcore-extend-schemas` properties to the merged spec's schemas (in place).
+
+    `extensible` maps the schemas whose bodies are declared extensible to their owner
+    (`shopcore.bodies.extensible_schemas`). Only those may be extended, only with `properties`, and a
+    property may be added once: one that the schema already has, or that two fragments add, is a
+    `SpecConflict` naming both owners. Extension properties are never required (the owner's write
+    responses do not carry them).
+    """
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    added_by: dict[tuple[str, str], str] = {}
+    for owner, fragment in fragments:
+        for schema_name, extension in (fragment.get(EXTEND_SCHEMAS) or {}).items():
+            if schema_name not in extensible or schema_name not in schemas:
+                raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)} extends schema {schema_name}, which "
+                                   f"is not an extensible body (extensible: {', '.join(sorted(extensible)) or 'none'})")
+            unknown = set(extension or {}) - {"properties"}
+            if unknown:
+                raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)}: {EXTEND_SCHEMAS}.{schema_name} may "
+                                   f"only add properties, not {', '.join(sorted(unknown))}")
+            target = schemas[schema_name].setdefault("properties", {})
+            for field, definition in ((extension or {}).get("properties") or {}).items():
+                if (schema_name, field) in added_by:
+                    raise SpecConflict(f"{describe_owners(added_by[(schema_name, field)], owner)} both add field "
+                                       f"{field} to OpenAPI schema {schema_name}")
+                if field in target:
+                    raise SpecConflict(f"{describe_owners(extensible[schema_name], owner)} both declare field {field} "
+                                       f"of OpenAPI schema {schema_name} (an extension may not replace the schema's "
+                                       f"own fields)")
+                target[field] = copy.deepcopy(definition)
+                added_by[(schema_name, field)] = owner
     return spec
 
 
@@ -169,6 +208,7 @@ def add_openapi_fragment(config, asset_spec: str) -> None:
 def assemble_spec(registry) -> dict:
     fragments = [(owner, load_yaml(path)) for owner, path in registry.get("shopcore.openapi_fragments", [])]
     spec = merge_fragments(load_yaml(BASE_SPEC), fragments)
+    extend_schemas(spec, fragments, extensible_schemas(registry))
     try:
         validate(spec)
     except Exception as exc:

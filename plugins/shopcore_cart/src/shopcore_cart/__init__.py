@@ -3,12 +3,13 @@ from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
+    from shopcore_cart.api import CartService
     from shopcore_cart.points import declare_points
     from shopcore_cart.services import cart_service_factory
 
     declare_points(config)
     config.add_openapi_fragment("shopcore_cart:openapi.yaml")
-    config.register_service_factory(cart_service_factory, name="cart")
+    config.register_service_factory(cart_service_factory, CartService)
     config.include("shopcore_cart.views")
 
 

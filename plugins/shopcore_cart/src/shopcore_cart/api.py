@@ -1,24 +1,131 @@
-"""The cart's public surface for other plugins: the service they call and what it returns.
+"""The cart's public surface for other plugins: the `CartService` interface and what it returns.
 
-    cart = request.find_service(name="cart")     # a CartService bound to this request
+    from shopcore_cart.api import CartService
 
-- `priced_cart(user_id) -> PricedCart`: the cart at current catalog prices, in two queries
-  whatever its size, with every plugin's `price_adjustments` applied. `lines` are
-  `CartLineState`s (`product_id`, `product_name`, `unit_price`, `quantity`, `subtotal`,
-  `available`, `quantity_available`, `sold`); `snapshot` is the `CartSnapshot`
-  the extension points receive; `adjustments`, `subtotal`, `total_price` (never below 0.00), `total_items`,
-  `unavailable_lines`. Lines of deactivated, deleted or short products stay in the cart, flagged.
-- `add_item(user_id, product_id, quantity) -> (CartLineState, created)`: adds to the product's
-  line if there is one; racing adds land on one line.
-- `set_quantity(user_id, item_id, quantity) -> CartLineState`, `remove_item(user_id, item_id)`,
-  `clear(user_id)`.
+    cart = request.find_service(CartService)     # bound to this request and its transaction
 
-A quantity is a whole number from 1 to the product's stock and at most 1000 per line. Bad input
-raises `shopcore.errors.InvalidInput` naming the field, too little stock a `Conflict` (409), another
-customer's line a `NotFound`. Prices are never stored in the cart: the checkout copies them.
+A quantity is a whole number from 1 to the product's stock and at most `MAX_LINE_QUANTITY` (1000)
+per line. Bad input raises `shopcore.errors.InvalidInput` naming the field, too little stock a
+`Conflict` (409), another customer's line a `NotFound`. Prices are never stored in the cart: the
+checkout copies them. The interface is part of the plugin contract (`shopcore.plugins.CONTRACT_VERSION`).
+
+The cart's extension point `cart.price_adjustments` (`PRICE_ADJUSTMENTS`) and the types it passes
+(`CartSnapshot` of `CartLine`s in, `Adjustment`s out) are declared in `shopcore_cart.points` and
+re-exported here.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from shopcore.money import ZERO, round_money
+
 from shopcore_cart.models import MAX_LINE_QUANTITY
 from shopcore_cart.points import PRICE_ADJUSTMENTS, Adjustment, CartLine, CartSnapshot
-from shopcore_cart.services import CartLineState, CartService, PricedCart
 
-__all__ = ["PRICE_ADJUSTMENTS", "Adjustment", "CartLine", "CartSnapshot", "MAX_LINE_QUANTITY", "CartLineState", "CartService", "PricedCart"]
+__all__ = ["PRICE_ADJUSTMENTS", "Adjustment", "CartLine", "CartSnapshot", "MAX_LINE_QUANTITY", "CartLineState",
+           "CartService", "PricedCart"]
+
+
+@dataclass(frozen=True)
+class CartLineState:
+    """A cart line as it stands against the catalog now.
+
+    `product_name` and `unit_price` are None only when the product no longer exists at all.
+    `available` says whether checkout can take this line as it is; `sold` whether the catalog still
+    sells the product at all (it exists and is active).
+    """
+
+    id: int
+    product_id: int
+    product_name: str | None
+    unit_price: Decimal | None
+    quantity: int
+    quantity_available: int
+    available: bool
+    sold: bool
+
+    @property
+    def subtotal(self) -> Decimal:
+        return ZERO if self.unit_price is None else round_money(self.unit_price * self.quantity)
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "product": self.product_id,
+            "product_name": self.product_name,
+            "unit_price": None if self.unit_price is None else round_money(self.unit_price),
+            "quantity": self.quantity,
+            "subtotal": self.subtotal,
+            "available": self.available,
+            "quantity_available": self.quantity_available,
+        }
+
+
+@dataclass(frozen=True)
+class PricedCart:
+    """A customer's cart priced at current catalog prices, with every plugin's adjustments applied."""
+
+    user_id: int
+    lines: tuple[CartLineState, ...]
+    snapshot: CartSnapshot
+    adjustments: tuple[Adjustment, ...]
+
+    @property
+    def subtotal(self) -> Decimal:
+        return round_money(self.snapshot.subtotal)
+
+    @property
+    def total_price(self) -> Decimal:
+        # A discount larger than the goods makes the cart free, never a credit.
+        return max(ZERO, self.subtotal + sum((round_money(a.amount) for a in self.adjustments), ZERO))
+
+    @property
+    def total_items(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def unavailable_lines(self) -> tuple[CartLineState, ...]:
+        return tuple(line for line in self.lines if not line.available)
+
+    def as_json(self) -> dict:
+        return {
+            "items": [line.as_json() for line in self.lines],
+            "adjustments": [{"label": a.label, "amount": round_money(a.amount)} for a in self.adjustments],
+            "total_items": self.total_items,
+            "subtotal": self.subtotal,
+            "total_price": self.total_price,
+        }
+
+
+@runtime_checkable
+class CartService(Protocol):
+    """A customer's cart, for one request (its session and transaction)."""
+
+    def priced_cart(self, user_id: int) -> PricedCart:
+        """The cart at current catalog prices with every plugin's `price_adjustments` applied.
+
+        Two queries whatever its size. Lines of deactivated, deleted or short products stay in the
+        cart, flagged (`available`, `sold`); `snapshot` is what the extension points receive.
+        """
+        ...
+
+    def add_item(self, user_id: int, product_id: int, quantity: int) -> tuple[CartLineState, bool]:
+        """Put `quantity` of a product in the cart, adding to its line if there is one.
+
+        Returns the line and whether it was created; racing adds land on one line.
+        """
+        ...
+
+    def set_quantity(self, user_id: int, item_id: int, quantity: int) -> CartLineState:
+        """Set one of the customer's lines to `quantity` (checked against the stock now)."""
+        ...
+
+    def remove_item(self, user_id: int, item_id: int) -> None:
+        """Remove one of the customer's lines (`NotFound` when it is not theirs or does not exist)."""
+        ...
+
+    def clear(self, user_id: int) -> None:
+        """Empty the customer's cart (checkout does, in its transaction)."""
+        ...

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopcore.db import Base
+from shopcore.clock import utcnow
+from shopcore.db import AwareDateTime, Base
 
 # Largest quantity one cart line may hold, whatever the stock.
 MAX_LINE_QUANTITY = 1000
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class CartItem(Base):
@@ -24,8 +21,8 @@ class CartItem(Base):
     # The catalog's product id; no foreign key: plugins reach each other through services only.
     product_id: Mapped[int] = mapped_column(Integer, nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow,
                                                           onupdate=utcnow)
 
     __table_args__ = (

@@ -1,101 +1,24 @@
 """Cart rules: what a customer may put in their cart (checked against the catalog) and the priced cart.
 
-Registered as the `cart` service. The orders plugin checks out from `priced_cart(user_id)` and
-empties the cart with `clear(user_id)`; the cart view shows the same priced cart, so the total a
-customer sees and the total an order is placed for come from one computation.
+`DefaultCartService` implements `shopcore_cart.api.CartService`. The orders plugin checks out from
+`priced_cart(user_id)` and empties the cart with `clear(user_id)`; the cart view shows the same
+priced cart, so the total a customer sees and the total an order is placed for come from one computation.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from shopcore.clock import utcnow
+from shopcore.db import upsert
 from shopcore.errors import Conflict, InvalidInput, NotFound
 from shopcore.extensions import run_extension_point
+from shopcore.money import round_money
 
-from shopcore_cart.models import MAX_LINE_QUANTITY, CartItem, utcnow
-from shopcore_cart.points import PRICE_ADJUSTMENTS, Adjustment, CartLine, CartSnapshot
+from shopcore_catalog.api import CatalogService
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-
-
-def money(value: Decimal) -> Decimal:
-    """Two decimal places, as the API and the Numeric(12, 2) columns carry money."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-@dataclass(frozen=True)
-class CartLineState:
-    """A cart line as it stands against the catalog now.
-
-    `product_name` and `unit_price` are None only when the product no longer exists at all.
-    `available` says whether checkout can take this line as it is; `sold` whether the catalog still
-    sells the product at all (it exists and is active).
-    """
-
-    id: int
-    product_id: int
-    product_name: str | None
-    unit_price: Decimal | None
-    quantity: int
-    quantity_available: int
-    available: bool
-    sold: bool
-
-    @property
-    def subtotal(self) -> Decimal:
-        return ZERO if self.unit_price is None else money(self.unit_price * self.quantity)
-
-    def as_json(self) -> dict:
-        return {
-            "id": self.id,
-            "product": self.product_id,
-            "product_name": self.product_name,
-            "unit_price": None if self.unit_price is None else money(self.unit_price),
-            "quantity": self.quantity,
-            "subtotal": self.subtotal,
-            "available": self.available,
-            "quantity_available": self.quantity_available,
-        }
-
-
-@dataclass(frozen=True)
-class PricedCart:
-    """A customer's cart priced at current catalog prices, with every plugin's adjustments applied."""
-
-    user_id: int
-    lines: tuple[CartLineState, ...]
-    snapshot: CartSnapshot
-    adjustments: tuple[Adjustment, ...]
-
-    @property
-    def subtotal(self) -> Decimal:
-        return money(self.snapshot.subtotal)
-
-    @property
-    def total_price(self) -> Decimal:
-        # A discount larger than the goods makes the cart free, never a credit.
-        return max(ZERO, self.subtotal + sum((money(a.amount) for a in self.adjustments), ZERO))
-
-    @property
-    def total_items(self) -> int:
-        return sum(line.quantity for line in self.lines)
-
-    @property
-    def unavailable_lines(self) -> tuple[CartLineState, ...]:
-        return tuple(line for line in self.lines if not line.available)
-
-    def as_json(self) -> dict:
-        return {
-            "items": [line.as_json() for line in self.lines],
-            "adjustments": [{"label": a.label, "amount": money(a.amount)} for a in self.adjustments],
-            "total_items": self.total_items,
-            "subtotal": self.subtotal,
-            "total_price": self.total_price,
-        }
+from shopcore_cart.api import CartLineState, CartService, PricedCart
+from shopcore_cart.models import MAX_LINE_QUANTITY, CartItem
+from shopcore_cart.points import PRICE_ADJUSTMENTS, CartLine, CartSnapshot
 
 
 def line_state(item_id: int, product_id: int, quantity: int, product) -> CartLineState:
@@ -103,7 +26,7 @@ def line_state(item_id: int, product_id: int, quantity: int, product) -> CartLin
     if product is None:
         return CartLineState(item_id, product_id, None, None, quantity, 0, False, False)
     in_stock = product.stock if product.is_active else 0
-    return CartLineState(item_id, product_id, product.name, money(product.price), quantity, in_stock,
+    return CartLineState(item_id, product_id, product.name, round_money(product.price), quantity, in_stock,
                          product.is_active and product.stock >= quantity, product.is_active)
 
 
@@ -123,23 +46,16 @@ def not_enough_stock(product, wanted: int) -> Conflict:
     return Conflict(f"quantity: {message}", [{"field": "quantity", "message": message}])
 
 
-def upsert_statement(dialect_name: str):
-    """The dialect's INSERT that supports ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
-    if dialect_name == "postgresql":
-        return postgresql.insert
-    if dialect_name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"cart upsert is not written for {dialect_name}")
+class DefaultCartService(CartService):
+    """The cart's own `CartService`, bound to one request (its session and transaction)."""
 
-
-class CartService:
     def __init__(self, request):
         self.request = request
         self.session = request.dbsession
 
     @property
-    def catalog(self):
-        return self.request.find_service(name="catalog")
+    def catalog(self) -> CatalogService:
+        return self.request.find_service(CatalogService)
 
     def _product(self, product_id: int):
         return self.catalog.get_products([product_id]).get(product_id)
@@ -184,18 +100,14 @@ class CartService:
             raise not_enough_stock(product, wanted)
         limit = min(product.stock, MAX_LINE_QUANTITY)
         now = utcnow()
-        insert = upsert_statement(self.session.get_bind().dialect.name)
-        statement = insert(CartItem).values(user_id=user_id, product_id=product_id, quantity=quantity,
-                                            created_at=now, updated_at=now)
-        combined = CartItem.quantity + statement.excluded.quantity
+        combined = CartItem.quantity + quantity
         # Two adds racing for one line both land on it (no duplicate-key error), and the limit is
         # checked against the quantity actually in the row, not the one read above.
-        statement = statement.on_conflict_do_update(
-            index_elements=[CartItem.user_id, CartItem.product_id],
-            set_={"quantity": combined, "updated_at": now},
-            where=combined <= limit,
-        ).returning(CartItem.id, CartItem.quantity)
-        row = self.session.execute(statement).first()
+        row = upsert(self.session, CartItem, {"user_id": user_id, "product_id": product_id, "quantity": quantity,
+                                              "created_at": now, "updated_at": now},
+                     conflict=[CartItem.user_id, CartItem.product_id],
+                     update={"quantity": combined, "updated_at": now}, where=combined <= limit,
+                     returning=[CartItem.id, CartItem.quantity]).first()
         if row is None:
             raise not_enough_stock(product, wanted)
         return line_state(row.id, product_id, row.quantity, product), existing is None
@@ -229,5 +141,5 @@ class CartService:
         return item
 
 
-def cart_service_factory(context, request) -> CartService:
-    return CartService(request)
+def cart_service_factory(context, request) -> DefaultCartService:
+    return DefaultCartService(request)

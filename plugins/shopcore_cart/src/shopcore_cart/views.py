@@ -1,13 +1,15 @@
-"""Cart endpoints: thin views over the `cart` service, for the logged-in customer's own cart."""
+"""Cart endpoints: thin views over the `CartService`, for the logged-in customer's own cart."""
 from __future__ import annotations
 
 from pyramid.response import Response
 
 from shopcore.security import AUTHENTICATED_PERMISSION
 
+from shopcore_cart.api import CartService
 
-def _cart(request):
-    return request.find_service(name="cart")
+
+def _cart(request) -> CartService:
+    return request.find_service(CartService)
 
 
 def show_cart(request):

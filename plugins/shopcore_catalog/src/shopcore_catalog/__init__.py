@@ -2,13 +2,15 @@
 from shopcore.plugins import PluginManifest
 from shopcore.settings import Setting, parse_positive_int
 
+from shopcore_catalog.api import CatalogService
 from shopcore_catalog.demo import add_seed_arguments
 from shopcore_catalog.points import declare_points
-from shopcore_catalog.services import CACHE_NAMESPACE, SERVICE_NAME, CatalogService
+from shopcore_catalog.services import (CACHE_NAMESPACE, PRODUCT_BODY, DefaultCatalogService,
+                                       invalidate_product_bodies)
 
 
-def catalog_service_factory(context, request) -> CatalogService:
-    return CatalogService(request)
+def catalog_service_factory(context, request) -> DefaultCatalogService:
+    return DefaultCatalogService(request)
 
 
 def parse_optional_ttl(value) -> int | None:
@@ -26,7 +28,8 @@ def includeme(config) -> None:
     config.add_settings_table("shopcore.catalog.", CATALOG_SETTINGS)
     declare_points(config)
     config.add_cache_namespace(CACHE_NAMESPACE, ttl=config.get_settings()["shopcore.catalog.cache_ttl"])
-    config.register_service_factory(catalog_service_factory, name=SERVICE_NAME)
+    config.register_service_factory(catalog_service_factory, CatalogService)
+    config.add_extensible_body(PRODUCT_BODY, schema="Product", invalidate=invalidate_product_bodies)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
     config.include("shopcore_catalog.views")
     config.add_admin_command("seed-demo", "shopcore_catalog.demo.run_seed_demo",

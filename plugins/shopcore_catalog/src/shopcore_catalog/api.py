@@ -1,37 +1,109 @@
-"""The catalog's public surface for other plugins: the service they call and what it returns.
+"""The catalog's public surface for other plugins: the `CatalogService` interface and what it returns.
 
-    catalog = request.find_service(name="catalog")     # a CatalogService bound to this request
+    from shopcore_catalog.api import CatalogService
 
-Other plugins (cart, orders, ...) use only these methods, never the catalog's tables or models:
+    catalog = request.find_service(CatalogService)     # bound to this request and its transaction
 
-- `get_products(ids) -> dict[int, ProductInfo]`: the existing products among `ids` (active or
-  not; check `is_active`), in ONE query. Missing ids are simply absent.
-- `get_product(id) -> ProductInfo | None`.
-- `take_stock(product_id, quantity) -> bool`: atomically takes `quantity` units in the request's
-  transaction; True iff the product is active and had enough (race-free on PostgreSQL and SQLite:
-  a conditional `UPDATE ... WHERE stock >= n AND is_active`). Rolled back with the transaction.
-- `take_stock_many({product_id: quantity}) -> set[int]`: takes every line or none, in ONE
-  conditional UPDATE (a checkout's query count does not grow with its lines); returns the ids that
-  were short (inactive or not enough stock), empty when everything was taken.
-- `return_stock(product_id, quantity)`: puts units back (an order cancelled), active or not.
-- `create_category(name, *, slug=None, description="", parent=None) -> CategoryInfo`.
-- `create_product(name, price, *, stock=0, category=None, description="", slug=None,
-  is_active=True) -> ProductInfo`. `price` is a Decimal, int or string, never a float.
+Other plugins (cart, orders, ...) use only these methods and types, never the catalog's tables,
+models or services module. The interface is part of the plugin contract (`shopcore.plugins.
+CONTRACT_VERSION`): a minor version may add methods, only a major one removes or changes them.
 
 Bad input raises `shopcore.errors.InvalidInput` naming the field. Every change to stock, price or
 any other product field invalidates the product's cache entries (detail and list pages) when the
-transaction commits.
+transaction commits, and emits the catalog's events (`shopcore_catalog.events`).
 
 Before a product is deleted the catalog asks its `catalog.product_referenced` extension point
-(`PRODUCT_REFERENCED`); a plugin that keeps order lines answers True and the product is only
-deactivated, so order history keeps it.
+(`PRODUCT_REFERENCED`, declared in `shopcore_catalog.points`); a plugin that keeps order lines
+answers True and the product is only deactivated, so order history keeps it.
 """
-from shopcore_catalog.points import PRODUCT_REFERENCED
-from shopcore_catalog.services import SERVICE_NAME, CatalogService, CategoryInfo, ProductInfo
+from __future__ import annotations
 
-__all__ = ["PRODUCT_REFERENCED", "SERVICE_NAME", "CatalogService", "CategoryInfo", "ProductInfo", "catalog_service"]
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+
+from shopcore_catalog.points import PRODUCT_REFERENCED
+
+__all__ = ["PRODUCT_REFERENCED", "CatalogService", "CategoryInfo", "ProductInfo", "catalog_service"]
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """What other plugins know of a product."""
+
+    id: int
+    name: str
+    price: Decimal
+    stock: int
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    id: int
+    name: str
+    slug: str
+    parent_id: int | None
+
+
+@runtime_checkable
+class CatalogService(Protocol):
+    """Products, categories and stock, for one request (its session and transaction)."""
+
+    def get_products(self, ids: Iterable[int]) -> dict[int, ProductInfo]:
+        """The existing products among `ids` (active or not; check `is_active`), in one query.
+
+        Missing ids are simply absent from the answer.
+        """
+        ...
+
+    def get_product(self, product_id: int) -> ProductInfo | None:
+        """One product (active or not), or None when it does not exist."""
+        ...
+
+    def take_stock(self, product_id: int, quantity: int) -> bool:
+        """Take `quantity` units in the request's transaction; True iff the product is active and had them.
+
+        Race-free on PostgreSQL and SQLite (one conditional UPDATE); rolled back with the transaction.
+        """
+        ...
+
+    def take_stock_many(self, quantities: Mapping[int, int]) -> set[int]:
+        """Take every product's quantity or none, in one statement; the ids that were short (empty: all taken)."""
+        ...
+
+    def return_stock(self, product_id: int, quantity: int) -> None:
+        """Put back units taken earlier (an order cancelled), active or not; a deleted product is ignored."""
+        ...
+
+    def create_category(self, name: str, *, slug: str | None = None, description: str = "",
+                        parent: int | None = None) -> CategoryInfo:
+        """A new category (the slug is made from the name unless given); emits `CategoryCreated`."""
+        ...
+
+    def create_product(self, name: str, price: Decimal | int | str, *, stock: int = 0,
+                       category: int | None = None, description: str = "", slug: str | None = None,
+                       is_active: bool = True) -> ProductInfo:
+        """A new product; `price` is a Decimal, int or string, never a float. Emits `ProductCreated`."""
+        ...
+
+    def update_product(self, product_id: int, fields: Mapping[str, Any]) -> dict:
+        """Change some of a product's fields (`name`, `slug`, `description`, `price`, `stock`, `category`,
+        `is_active`), with the admin endpoint's rules; returns the product's API body.
+
+        Emits `ProductChanged` naming the fields whose value changed (and `ProductDeactivated` when
+        `is_active` became false).
+        """
+        ...
+
+    def delete_product(self, product_id: int) -> str:
+        """Delete the product, or deactivate it when an order still refers to it.
+
+        Returns "deleted" or "deactivated" and emits `ProductDeleted` or `ProductDeactivated`.
+        """
+        ...
 
 
 def catalog_service(request) -> CatalogService:
-    """The catalog service bound to `request`."""
-    return request.find_service(name=SERVICE_NAME)
+    """The catalog service bound to `request` (same as `request.find_service(CatalogService)`)."""
+    return request.find_service(CatalogService)

@@ -19,8 +19,11 @@ from sqlalchemy import func, insert, select, text
 from tqdm import tqdm
 from zope.sqlalchemy import mark_changed
 
+from shopcore.clock import utcnow
+
 from shopcore_catalog.models import Category, Product
-from shopcore_catalog.services import CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, SERVICE_NAME
+from shopcore_catalog.api import CatalogService
+from shopcore_catalog.services import CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS
 
 DEFAULT_PRODUCTS = 60
 BATCH_SIZE = 5000
@@ -127,7 +130,7 @@ def demo_product(index: int) -> DemoProduct:
 
 def ensure_demo_categories(request) -> dict[str, int]:
     """The demo tree's category ids by name, creating the missing ones through the service."""
-    catalog = request.find_service(name=SERVICE_NAME)
+    catalog = request.find_service(CatalogService)
     session = request.dbsession
     ids: dict[str, int] = {}
 
@@ -148,7 +151,7 @@ def seed_demo(request, products: int = DEFAULT_PRODUCTS, progress: bool = True) 
         category_ids = ensure_demo_categories(request)
         existing_slugs = set(request.dbsession.scalars(select(Product.slug)))
     added = 0
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = utcnow()
     with tqdm(total=products, unit="product", desc="seed-demo", disable=not progress, file=sys.stderr) as bar:
         # Batch by batch, so memory holds one batch whatever the size of the catalog.
         for start in range(1, products + 1, BATCH_SIZE):

@@ -4,23 +4,20 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, Text,
-                        func)
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopcore.db import Base
+from shopcore.clock import utcnow
+from shopcore.db import AwareDateTime, Base
+from shopcore.money import MONEY_MAX, Money
 
 CATEGORY_NAME_MAX = 100
 SLUG_MAX = 120
 PRODUCT_NAME_MAX = 200
 DESCRIPTION_MAX = 5000
-# Numeric(12, 2): the largest price the column holds.
-PRICE_MAX = Decimal("9999999999.99")
+# The largest price the column holds.
+PRICE_MAX = MONEY_MAX
 STOCK_MAX = 2_000_000_000
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class Category(Base):
@@ -32,8 +29,8 @@ class Category(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("catalog_categories.id"), nullable=True, index=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow,
                                                           onupdate=utcnow)
 
     __table_args__ = (
@@ -49,13 +46,13 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(PRODUCT_NAME_MAX), nullable=False)
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), nullable=False, unique=True)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    price: Mapped[Decimal] = mapped_column(Money, nullable=False)
     stock: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     category_id: Mapped[int | None] = mapped_column(
         ForeignKey("catalog_categories.id"), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow,
                                                           onupdate=utcnow)
 
     __table_args__ = (

@@ -1,30 +1,34 @@
 """The catalog service: every rule about categories, products and stock, callable without HTTP.
 
-Other plugins reach it as `request.find_service(name="catalog")` and use only the methods listed in
-`shopcore_catalog.api`; the HTTP views use the rest. Every write invalidates the cache entries it
-makes stale, after commit (see `CatalogCache`).
+`DefaultCatalogService` implements `shopcore_catalog.api.CatalogService`; other plugins reach it as
+`request.find_service(CatalogService)` and use only the interface's methods; the HTTP views use the
+rest. Every write invalidates the cache entries it makes stale, after commit, and emits the catalog's
+events (`shopcore_catalog.events`) in the transaction.
 """
 from __future__ import annotations
 
-import datetime
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from slugify import slugify
 from sqlalchemy import and_, case, exists, func, literal_column, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
+from shopcore.clock import utcnow
 from shopcore.errors import Conflict, InvalidInput, NotFound
 from shopcore.extensions import run_extension_point
+from shopcore.money import ZERO, to_money
 
-from shopcore_catalog.points import PRODUCT_REFERENCED
+from shopcore_catalog.api import CatalogService, CategoryInfo, ProductInfo
+from shopcore_catalog.events import (CategoryChanged, CategoryCreated, CategoryDeleted, ProductChanged, ProductCreated,
+                                     ProductDeactivated, ProductDeleted)
 from shopcore_catalog.models import (CATEGORY_NAME_MAX, DESCRIPTION_MAX, PRICE_MAX, PRODUCT_NAME_MAX, SLUG_MAX,
-                                     STOCK_MAX, Category, Product, utcnow)
+                                     STOCK_MAX, Category, Product)
+from shopcore_catalog.points import PRODUCT_REFERENCED
 from shopcore.pagination import Page, fetch_page
 
-SERVICE_NAME = "catalog"
 CACHE_NAMESPACE = "catalog"
 # Cache collections: every list page of products (any product or category write changes some),
 # every category body, and one per product detail.
@@ -38,30 +42,20 @@ SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
 # PostgreSQL only: the stored, GIN-indexed tsvector of name and description (migration catalog_0002).
 # Not mapped on the model, which SQLite shares.
 SEARCH_VECTOR = literal_column("catalog_products.search_vector")
-CENT = Decimal("0.01")
+
+
+# The product body (detail and list items) other plugins may add fields to (shopcore.bodies).
+PRODUCT_BODY = "catalog.product"
 
 
 def product_collection(product_id: int) -> str:
     return f"product:{product_id}"
 
 
-@dataclass(frozen=True)
-class ProductInfo:
-    """What other plugins know of a product."""
-
-    id: int
-    name: str
-    price: Decimal
-    stock: int
-    is_active: bool
-
-
-@dataclass(frozen=True)
-class CategoryInfo:
-    id: int
-    name: str
-    slug: str
-    parent_id: int | None
+def invalidate_product_bodies(request, ids: list[int]) -> None:
+    """`request.invalidate_body("catalog.product", ids)`: the products' details and every list page, after commit."""
+    request.cache(CACHE_NAMESPACE).invalidate_after_commit(
+        request, PRODUCT_LISTS, *(product_collection(product_id) for product_id in ids))
 
 
 @dataclass(frozen=True)
@@ -79,28 +73,8 @@ class ProductFilters:
 # --- input rules (shared by the HTTP views and direct callers) -----------------------------------
 
 def parse_price(value: Any, field: str = "price") -> Decimal:
-    """A non-negative amount with at most two decimal places, as a Decimal quantized to cents.
-
-    Accepts a Decimal, an int or a string; a float is refused because it may already have lost
-    the amount the client meant.
-    """
-    if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (Decimal, int, str)):
-        raise InvalidInput(field, "A valid number is required (a string like \"30000.00\" or a JSON number).")
-    if isinstance(value, str) and (len(value) > 32 or not value.strip()):
-        raise InvalidInput(field, "A valid number is required.")
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(field, "A valid number is required.") from None
-    if not amount.is_finite():
-        raise InvalidInput(field, "A valid number is required.")
-    if amount < 0:
-        raise InvalidInput(field, "Ensure this value is greater than or equal to 0.")
-    if amount > PRICE_MAX:
-        raise InvalidInput(field, f"Ensure this value is less than or equal to {PRICE_MAX}.")
-    if amount.as_tuple().exponent < -2:
-        raise InvalidInput(field, "Ensure that there are no more than 2 decimal places.")
-    return amount.quantize(CENT)
+    """A non-negative amount with at most two decimal places (see `shopcore.money.to_money`)."""
+    return to_money(value, field, minimum=ZERO, maximum=PRICE_MAX)
 
 
 def parse_stock(value: Any, field: str = "stock") -> int:
@@ -175,23 +149,18 @@ def search_terms(text: str) -> list[str]:
     return [term.lower()[:64] for term in SEARCH_TERM.findall(text)][:SEARCH_MAX_TERMS]
 
 
-def as_utc(moment: datetime.datetime) -> datetime.datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.timezone.utc)
-
-
 def product_body(product: Product) -> dict:
     return {
         "id": product.id,
         "name": product.name,
         "slug": product.slug,
         "description": product.description,
-        "price": Decimal(product.price).quantize(CENT),
+        "price": product.price,
         "stock": product.stock,
         "category": product.category_id,
         "is_active": product.is_active,
-        "created_at": as_utc(product.created_at),
-        "updated_at": as_utc(product.updated_at),
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
     }
 
 
@@ -206,12 +175,26 @@ def category_body(category: Category) -> dict:
 
 
 def product_info(product: Product) -> ProductInfo:
-    return ProductInfo(id=product.id, name=product.name, price=Decimal(product.price).quantize(CENT),
+    return ProductInfo(id=product.id, name=product.name, price=product.price,
                        stock=product.stock, is_active=product.is_active)
 
 
-class CatalogService:
-    """Categories, products and stock for one request (its session and transaction)."""
+# What a product's and a category's API fields are made of (for the `changed` of their events).
+PRODUCT_FIELDS = {"name": "name", "slug": "slug", "description": "description", "price": "price", "stock": "stock",
+                  "category": "category_id", "is_active": "is_active"}
+CATEGORY_FIELDS = {"name": "name", "slug": "slug", "description": "description", "parent": "parent_id"}
+
+
+def field_values(row, fields: Mapping[str, str]) -> dict[str, Any]:
+    return {name: getattr(row, attribute) for name, attribute in fields.items()}
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(name for name in before if before[name] != after[name])
+
+
+class DefaultCatalogService(CatalogService):
+    """The catalog's own `CatalogService`, plus what its views use; one per request (its session and transaction)."""
 
     def __init__(self, request):
         self.request = request
@@ -238,7 +221,7 @@ class CatalogService:
             select(Product.id, Product.name, Product.price, Product.stock, Product.is_active)
             .where(Product.id.in_(wanted))
         )
-        return {row.id: ProductInfo(id=row.id, name=row.name, price=Decimal(row.price).quantize(CENT),
+        return {row.id: ProductInfo(id=row.id, name=row.name, price=row.price,
                                     stock=row.stock, is_active=row.is_active) for row in rows}
 
     def get_product(self, product_id: int) -> ProductInfo | None:
@@ -260,6 +243,7 @@ class CatalogService:
         taken = result.rowcount == 1
         if taken:
             self._invalidate(PRODUCT_LISTS, product_collection(product_id))
+            self.request.notify(ProductChanged(product_id=int(product_id), changed=frozenset({"stock"})))
         return taken
 
     def take_stock_many(self, quantities: Mapping[int, int]) -> set[int]:
@@ -289,6 +273,8 @@ class CatalogService:
             )
         if not short:
             self._invalidate(PRODUCT_LISTS, *(product_collection(product_id) for product_id in wanted))
+            for product_id in sorted(wanted):
+                self.request.notify(ProductChanged(product_id=product_id, changed=frozenset({"stock"})))
         return short
 
     def return_stock(self, product_id: int, quantity: int) -> None:
@@ -304,6 +290,7 @@ class CatalogService:
         )
         if result.rowcount:
             self._invalidate(PRODUCT_LISTS, product_collection(product_id))
+            self.request.notify(ProductChanged(product_id=int(product_id), changed=frozenset({"stock"})))
 
     @staticmethod
     def _positive_quantity(quantity: int) -> int:
@@ -338,6 +325,7 @@ class CatalogService:
 
     def update_category(self, category_id: int, fields: Mapping[str, Any]) -> dict:
         category = self._category(category_id)
+        before = field_values(category, CATEGORY_FIELDS)
         if "name" in fields:
             name = parse_text(fields["name"], "name", CATEGORY_NAME_MAX, required=True)
             self._check_category_name_free(name, category.id)
@@ -359,6 +347,9 @@ class CatalogService:
             category.parent_id = parent
         self._flush("name")
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
+        changed = changed_fields(before, field_values(category, CATEGORY_FIELDS))
+        if changed:
+            self.request.notify(CategoryChanged(category_id=category.id, changed=changed))
         return category_body(category)
 
     def delete_category(self, category_id: int) -> None:
@@ -369,9 +360,11 @@ class CatalogService:
             raise Conflict(f"Category {category.id} still has {products} product(s); move or delete them first.")
         if self.session.scalar(select(exists().where(Category.parent_id == category.id))):
             raise Conflict(f"Category {category.id} still has subcategories; move or delete them first.")
+        slug = category.slug
         self.session.delete(category)
         self.session.flush()
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
+        self.request.notify(CategoryDeleted(category_id=category_id, slug=slug))
 
     def _category(self, category_id: int) -> Category:
         category = self.session.get(Category, category_id)
@@ -397,6 +390,8 @@ class CatalogService:
         self.session.add(category)
         self._flush("name")
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
+        self.request.notify(CategoryCreated(category_id=category.id, name=category.name, slug=category.slug,
+                                            parent_id=category.parent_id))
         return category
 
     def _check_category_name_free(self, name: str, own_id: int | None) -> None:
@@ -482,6 +477,7 @@ class CatalogService:
 
     def update_product(self, product_id: int, fields: Mapping[str, Any]) -> dict:
         product = self._product(product_id)
+        before = field_values(product, PRODUCT_FIELDS)
         if "name" in fields:
             product.name = parse_text(fields["name"], "name", PRODUCT_NAME_MAX, required=True)
         if "slug" in fields and fields["slug"] is not None:
@@ -502,6 +498,11 @@ class CatalogService:
             product.is_active = parse_bool(fields["is_active"], "is_active")
         self._flush("slug")
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
+        changed = changed_fields(before, field_values(product, PRODUCT_FIELDS))
+        if changed:
+            self.request.notify(ProductChanged(product_id=product.id, changed=changed))
+        if "is_active" in changed and not product.is_active:
+            self.request.notify(ProductDeactivated(product_id=product.id))
         return product_body(product)
 
     def delete_product(self, product_id: int) -> str:
@@ -509,11 +510,17 @@ class CatalogService:
         product = self._product(product_id)
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
         if any(run_extension_point(self.request, PRODUCT_REFERENCED, product.id)):
+            was_active = product.is_active
             product.is_active = False
             self.session.flush()
+            if was_active:
+                self.request.notify(ProductChanged(product_id=product.id, changed=frozenset({"is_active"})))
+                self.request.notify(ProductDeactivated(product_id=product.id))
             return "deactivated"
+        slug = product.slug
         self.session.delete(product)
         self.session.flush()
+        self.request.notify(ProductDeleted(product_id=product_id, slug=slug))
         return "deleted"
 
     def _product(self, product_id: int) -> Product:
@@ -548,6 +555,9 @@ class CatalogService:
         self.session.add(product)
         self._flush("slug")
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
+        self.request.notify(ProductCreated(product_id=product.id, name=product.name, slug=product.slug,
+                                           price=product.price, stock=product.stock, category_id=product.category_id,
+                                           is_active=product.is_active))
         return product
 
     # --- slugs and flushing --------------------------------------------------------------------------

@@ -12,11 +12,13 @@ from urllib.parse import urlencode
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from shopcore.bodies import extend_bodies
 from shopcore.errors import InvalidInput, NotFound
 
 from shopcore.pagination import DEFAULT_PAGE_SIZE, page_body, public_url
 from shopcore_catalog.rendered_cache import body_response, cached_body
-from shopcore_catalog.services import (CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, SERVICE_NAME, CatalogService,
+from shopcore_catalog.api import CatalogService
+from shopcore_catalog.services import (CACHE_NAMESPACE, CATEGORIES, PRODUCT_BODY, PRODUCT_LISTS, DefaultCatalogService,
                                        ProductFilters, category_body, parse_product_filters, product_body,
                                        product_collection)
 
@@ -24,8 +26,9 @@ EDIT_PERMISSION = "catalog.edit"
 PRODUCT_FILTERS = ("category", "min_price", "max_price", "in_stock", "search", "ordering")
 
 
-def catalog(request) -> CatalogService:
-    return request.find_service(name=SERVICE_NAME)
+def catalog(request) -> DefaultCatalogService:
+    # The catalog's own implementation: its views also use what the interface leaves out.
+    return request.find_service(CatalogService)
 
 
 def catalog_cache(request):
@@ -134,7 +137,10 @@ def list_products(request):
 
     def build() -> dict:
         found = catalog(request).list_products(filters, page, page_size, remembered_count)
-        return page_body(found, [product_body(product) for product in found.rows], public_url(request), params)
+        bodies = [product_body(product) for product in found.rows]
+        # Other plugins' fields (body extensions), one call per page; cached with the page.
+        extend_bodies(request, PRODUCT_BODY, bodies)
+        return page_body(found, bodies, public_url(request), params)
 
     return body_response(request, cached_body(request, cache, key, build))
 
@@ -148,8 +154,13 @@ def get_product(request):
     product_id = path_id(request)
     cache = catalog_cache(request)
     key = cache.key(product_collection(product_id), "detail", product_id)
-    rendered = cached_body(request, cache, key, lambda: catalog(request).product_detail(product_id),
-                           is_public=lambda body: body["is_active"])
+
+    def build() -> dict:
+        body = catalog(request).product_detail(product_id)
+        extend_bodies(request, PRODUCT_BODY, [body])
+        return body
+
+    rendered = cached_body(request, cache, key, build, is_public=lambda body: body["is_active"])
     # A deactivated product is gone for customers; admins still see it (and may reactivate it).
     if not rendered.public and not request.has_permission(EDIT_PERMISSION):
         raise NotFound("Product not found.")

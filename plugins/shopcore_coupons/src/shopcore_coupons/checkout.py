@@ -13,7 +13,7 @@ from shopcore_coupons.services import ADJUSTMENT_SOURCE, CouponService
 
 
 def _coupons(request) -> CouponService:
-    return request.find_service(name="coupons")
+    return request.find_service(CouponService)
 
 
 def coupon_discount(request, cart: CartSnapshot) -> list[Adjustment]:

@@ -4,19 +4,16 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, PrimaryKeyConstraint,
-                        String)
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shopcore.db import Base
+from shopcore.clock import utcnow
+from shopcore.db import AwareDateTime, Base
+from shopcore.money import Money
 
 PERCENTAGE, FIXED = "percentage", "fixed"
 KINDS = (PERCENTAGE, FIXED)
 CODE_MAX = 32
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class Coupon(Base):
@@ -27,16 +24,16 @@ class Coupon(Base):
     code: Mapped[str] = mapped_column(String(CODE_MAX), nullable=False, unique=True)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     # A percentage (0.01 to 100.00) or an amount of money, by `kind`.
-    value: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
-    minimum_total: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
-    expires_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    value: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    minimum_total: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    expires_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
     usage_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     per_customer_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Orders placed with the coupon (less the cancelled ones); only checkout and cancellation change it.
     uses: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (
         CheckConstraint("kind IN ('percentage', 'fixed')", name="kind_known"),
@@ -57,7 +54,7 @@ class AppliedCoupon(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), primary_key=True)
     coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons_coupons.id", ondelete="CASCADE"), nullable=False,
                                            index=True)
-    applied_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    applied_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
 
 
 class CustomerUses(Base):
@@ -86,7 +83,7 @@ class Redemption(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), nullable=False)
     # The orders plugin's order id; no foreign key: plugins reach each other through services only.
     order_id: Mapped[int] = mapped_column(Integer, nullable=False, unique=True)
-    discount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    discount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
     # Set when the order is cancelled and its use given back.
-    released_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)

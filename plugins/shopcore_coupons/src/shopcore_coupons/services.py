@@ -1,7 +1,8 @@
 """Coupon rules with the database: admins' codes, the code on a customer's cart, and its use at checkout.
 
-Registered as the `coupons` service. The extension points in `shopcore_coupons.checkout` call
-`price`, `take_use`, `record_redemption` and `release`; the views call the rest.
+Registered as a service under its own class (`request.find_service(CouponService)`). The extension
+points in `shopcore_coupons.checkout` call `price`, `take_use`, `record_redemption` and `release`;
+the views call the rest.
 
 How a use is counted: checkout's validator takes it with one conditional UPDATE
 (`uses = uses + 1 WHERE uses < usage_limit AND not expired AND active`) and one conditional upsert of
@@ -17,17 +18,18 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from sqlalchemy import and_, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shopcore.accounts.ratelimit import client_ip
+from shopcore.clock import utcnow
+from shopcore.db import upsert
 from shopcore.errors import Conflict, InvalidInput, NotFound
 from shopcore_cart.api import CartSnapshot
 from shopcore_orders.api import CheckoutRefused
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body
 
-from shopcore_coupons.models import AppliedCoupon, Coupon, CustomerUses, Redemption, utcnow
-from shopcore_coupons.terms import (ZERO, Terms, as_utc, money, parse_active, parse_code, parse_expiry, parse_kind,
+from shopcore_coupons.models import AppliedCoupon, Coupon, CustomerUses, Redemption
+from shopcore_coupons.terms import (ZERO, Terms, money, parse_active, parse_code, parse_expiry, parse_kind,
                                     parse_limit, parse_minimum, parse_value)
 
 ADJUSTMENT_SOURCE = "coupons"
@@ -68,13 +70,13 @@ def coupon_body(coupon) -> dict:
         "kind": coupon.kind,
         "value": money(coupon.value),
         "minimum_total": None if coupon.minimum_total is None else money(coupon.minimum_total),
-        "expires_at": as_utc(coupon.expires_at),
+        "expires_at": coupon.expires_at,
         "usage_limit": coupon.usage_limit,
         "per_customer_limit": coupon.per_customer_limit,
         "uses": coupon.uses,
         "active": coupon.active,
-        "created_at": as_utc(coupon.created_at),
-        "updated_at": as_utc(coupon.updated_at),
+        "created_at": coupon.created_at,
+        "updated_at": coupon.updated_at,
     }
 
 
@@ -82,16 +84,6 @@ def applied_body(terms: Terms) -> dict:
     """What a customer sees of the coupon on their cart (not its usage counts)."""
     return {"code": terms.code, "label": terms.label, "kind": terms.kind, "value": terms.value,
             "minimum_total": terms.minimum_total, "expires_at": terms.expires_at}
-
-
-def dialect_insert(session):
-    """The dialect's INSERT with ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert
-    if name == "sqlite":
-        return sqlite.insert
-    raise NotImplementedError(f"coupons upserts are not written for {name}")
 
 
 class CouponService:
@@ -196,7 +188,7 @@ class CouponService:
             select(Redemption.order_id, Redemption.user_id, Redemption.discount, Redemption.created_at,
                    Redemption.released_at).where(Redemption.coupon_id == coupon_id).order_by(Redemption.id)).all()
         return [{"order": row.order_id, "user": row.user_id, "discount": money(row.discount),
-                 "created_at": as_utc(row.created_at), "released_at": as_utc(row.released_at)} for row in rows]
+                 "created_at": row.created_at, "released_at": row.released_at} for row in rows]
 
     # --- a customer's cart -----------------------------------------------------------------------------
 
@@ -221,11 +213,9 @@ class CouponService:
         reason = terms.refusal(now, used)
         if reason:
             raise Conflict(reason, [{"field": "code", "message": reason}])
-        statement = dialect_insert(self.session)(AppliedCoupon).values(user_id=user_id, coupon_id=terms.id,
-                                                                       applied_at=now)
         # Two applies racing for one cart: the last one wins, neither fails.
-        self.session.execute(statement.on_conflict_do_update(index_elements=[AppliedCoupon.user_id],
-                                                             set_={"coupon_id": terms.id, "applied_at": now}))
+        upsert(self.session, AppliedCoupon, {"user_id": user_id, "coupon_id": terms.id, "applied_at": now},
+               conflict=[AppliedCoupon.user_id], update=["coupon_id", "applied_at"])
         return applied_body(terms)
 
     def applied(self, user_id: int) -> dict:
@@ -293,13 +283,11 @@ class CouponService:
         if taken is None:
             raise CheckoutRefused(self._why_not(terms, cart.user_id))
         limit = taken.per_customer_limit
-        statement = dialect_insert(self.session)(CustomerUses).values(coupon_id=terms.id, user_id=cart.user_id,
-                                                                      uses=1)
-        counted = self.session.execute(statement.on_conflict_do_update(
-            index_elements=[CustomerUses.coupon_id, CustomerUses.user_id],
-            set_={"uses": CustomerUses.uses + 1},
-            where=None if limit is None else CustomerUses.uses < limit,
-        ).returning(CustomerUses.uses)).first()
+        counted = upsert(self.session, CustomerUses, {"coupon_id": terms.id, "user_id": cart.user_id, "uses": 1},
+                         conflict=[CustomerUses.coupon_id, CustomerUses.user_id],
+                         update={"uses": CustomerUses.uses + 1},
+                         where=None if limit is None else CustomerUses.uses < limit,
+                         returning=[CustomerUses.uses]).first()
         if counted is None:
             raise CheckoutRefused(self._why_not(terms, cart.user_id))
         self._state.taken[cart.user_id] = (terms, pricing.discount)

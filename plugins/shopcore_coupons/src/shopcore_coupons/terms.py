@@ -7,18 +7,16 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shopcore.errors import InvalidInput
+from shopcore.money import MONEY_MAX, ZERO
+from shopcore.money import round_money as money
 
 from shopcore_coupons.models import CODE_MAX, KINDS, PERCENTAGE
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
 HUNDRED = Decimal("100")
-# Numeric(12, 2)
-MONEY_MAX = Decimal("9999999999.99")
 LIMIT_MAX = 2_147_483_647
 CODE_PATTERN = re.compile(rf"^[A-Z0-9_-]{{3,{CODE_MAX}}}$")
 MONEY_PATTERN = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
@@ -43,7 +41,7 @@ class Terms:
     def of(cls, coupon) -> "Terms":
         return cls(id=coupon.id, code=coupon.code, kind=coupon.kind, value=money(coupon.value),
                    minimum_total=None if coupon.minimum_total is None else money(coupon.minimum_total),
-                   expires_at=as_utc(coupon.expires_at), usage_limit=coupon.usage_limit,
+                   expires_at=coupon.expires_at, usage_limit=coupon.usage_limit,
                    per_customer_limit=coupon.per_customer_limit, uses=coupon.uses, active=coupon.active)
 
     @property
@@ -55,7 +53,7 @@ class Terms:
     def discount(self, subtotal: Decimal) -> Decimal:
         """What the coupon takes off goods worth `subtotal`: exact to the cent, never more than the goods."""
         if self.kind == PERCENTAGE:
-            amount = (subtotal * self.value / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+            amount = money(subtotal * self.value / HUNDRED)
         else:
             amount = self.value
         return money(min(amount, subtotal))
@@ -86,10 +84,6 @@ class Terms:
         return None
 
 
-def money(value) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def plain(value: Decimal) -> str:
     """12.50 -> "12.5", 10.00 -> "10"."""
     return f"{value.normalize():f}"
@@ -97,13 +91,6 @@ def plain(value: Decimal) -> str:
 
 def times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
-
-
-def as_utc(moment: datetime.datetime | None) -> datetime.datetime | None:
-    """SQLite gives back naive datetimes; they were written in UTC."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
 
 
 # --- input (the HTTP layer validates against the spec too; services are also called directly) --------

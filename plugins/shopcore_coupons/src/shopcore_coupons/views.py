@@ -6,11 +6,13 @@ from pyramid.response import Response
 from shopcore.pagination import DEFAULT_PAGE_SIZE, public_url
 from shopcore.security import AUTHENTICATED_PERMISSION
 
+from shopcore_coupons.services import CouponService
+
 MANAGE_PERMISSION = "coupons.manage"
 
 
-def _coupons(request):
-    return request.find_service(name="coupons")
+def _coupons(request) -> CouponService:
+    return request.find_service(CouponService)
 
 
 def _coupon_id(request) -> int:

@@ -120,7 +120,9 @@ def order_mail(kind: str, more_specific: tuple[type, ...] = ()) -> Callable:
             log.warning("%s for order %s: user %s does not exist; no mail", type(event).__name__,
                         event.order_id, event.user_id)
             return
-        summary = request.find_service(name="orders").order_summary(event.order_id)
+        from shopcore_orders.api import OrderService  # only subscribed when the orders plugin is there
+
+        summary = request.find_service(OrderService).order_summary(event.order_id)
         request.enqueue_job(kind, {"to": user.email, "username": user.username,
                                    "order": order_snapshot(summary)})
 

@@ -6,11 +6,12 @@ Each mail `<name>` has `<name>.subject.txt`, `<name>.txt` and `<name>.html`. A f
 """
 from __future__ import annotations
 
-import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
+
+from shopcore.clock import utcnow
 
 
 def template_environment(template_dir: str = "") -> Environment:
@@ -43,7 +44,7 @@ class MailComposer:
         message["Subject"] = subject
         message["From"] = formataddr((self.shop_name, self.sender))
         message["To"] = payload["to"]
-        message["Date"] = format_datetime(datetime.datetime.now(datetime.timezone.utc))
+        message["Date"] = format_datetime(utcnow())
         # The same job always gets the same Message-ID, so a mail client can tell a repeat for what it is.
         domain = self.sender.rpartition("@")[2] or "shopcore.invalid"
         message["Message-ID"] = f"<{message_key}@{domain}>"

@@ -6,6 +6,7 @@ from shopcore.plugins import PluginManifest
 def includeme(config) -> None:
     from shopcore_catalog.api import PRODUCT_REFERENCED
 
+    from shopcore_orders.api import OrderService
     from shopcore_orders.expiry import expire_orders_task
     from shopcore_orders.points import declare_points
     from shopcore_orders.services import (CACHE_NAMESPACE, CHECKOUT_RATE_LIMIT, order_lines_keep_product,
@@ -20,7 +21,7 @@ def includeme(config) -> None:
     declare_points(config)
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
     config.add_cache_namespace(CACHE_NAMESPACE)
-    config.register_service_factory(order_service_factory, name="orders")
+    config.register_service_factory(order_service_factory, OrderService)
     config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
     config.add_admin_command("purge-idempotency-keys", "shopcore_orders.commands.purge_idempotency_keys",
                              help="Delete Idempotency-Keys older than 24 hours")

@@ -1,26 +1,20 @@
-"""The orders plugin's public surface for other plugins: its service, its events, the hooks it calls.
+"""The orders plugin's public surface for other plugins: the `OrderService` interface and its events.
 
-    orders = request.find_service(name="orders")     # an OrderService bound to this request
+    from shopcore_orders.api import OrderService
 
-- `order_summary(order_id) -> dict`: `id`, `user_id`, `status`, `subtotal`, `total_price`
-  (Decimal), `shipping_address`, `payment_method`, `items` (`product`, `product_name`, `quantity`,
-  `price`), `adjustments` (`label`, `amount`), `created_at`, `updated_at`. Uncached: safe inside
-  the transaction that changed the order (the notifications plugin mails from it).
-- `place_order(user_id, shipping_address, payment_method) -> dict`: checkout of the user's cart,
-  all or nothing in the caller's transaction (an exception means the caller must roll back).
-- `get_order(viewer_id, order_id, is_admin=False)`, `list_orders(viewer_id, is_admin=..., page=...,
-  page_size=..., status=..., user=...)`: cached per user, invalidated by every change.
-- `pay(user_id, order_id)`, `cancel(user_id, order_id)`, `set_status(order_id, "shipped" |
-  "delivered")`, `update_order(user_id, order_id, changes)`.
-- `is_product_referenced(product_id) -> bool`.
+    orders = request.find_service(OrderService)     # bound to this request and its transaction
 
 States: pending -> paid | cancelled; paid -> shipped -> delivered. Each move is one conditional
 UPDATE on the current status, so racing moves leave exactly one applied; any other move raises a
 `Conflict` (409) naming the current state. Cancelling puts the units back in stock.
 
-Events (`shopcore_orders.events`, fields `order_id`, `user_id`), emitted with `request.notify`:
-`OrderPlaced`, `OrderPaid`, `OrderCancelled`, `OrderShipped`, `OrderDelivered`. Subscribe in the
-transaction to write rows that must commit with the order, or after commit to react.
+Events (`shopcore_orders.events`, emitted with `request.notify`): `OrderPlaced`, `OrderPaid`,
+`OrderCancelled`, `OrderShipped`, `OrderDelivered`, each with `order_id`, `user_id`, `total_price`
+and `lines` (`OrderEventLine(product_id, quantity, unit_price)`).
+
+An order as the methods return it is a dict: `id`, `user` (the customer's id), `status`, `subtotal`,
+`total_price` (Decimal), `shipping_address`, `payment_method`, `items` (`product`, `product_name`,
+`quantity`, `price`), `adjustments` (`label`, `amount`), `created_at`, `updated_at` (aware UTC).
 
 Extension points checkout calls, in this order, all inside its transaction: the cart's
 `cart.price_adjustments(request, cart)` (through the cart service; the adjustments are copied into
@@ -28,11 +22,67 @@ the order), its own `orders.checkout_validators(request, cart)` before any stock
 `CheckoutRefused` for a 409), then, after the order and its lines are written,
 `orders.order_placed(request, order, cart)` where `order` is the `Order` row (`id`, `user_id`,
 `status`, `subtotal`, `total_price`, ...). The plugin answers the catalog's
-`catalog.product_referenced` for products its order lines keep.
-"""
-from shopcore_orders.events import OrderCancelled, OrderDelivered, OrderEvent, OrderPaid, OrderPlaced, OrderShipped
-from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED, CheckoutRefused
-from shopcore_orders.services import OrderService
+`catalog.product_referenced` for products its order lines keep. The points and `CheckoutRefused`
+are declared in `shopcore_orders.points` and re-exported here.
 
-__all__ = ["CHECKOUT_VALIDATORS", "ORDER_PLACED", "CheckoutRefused", "OrderCancelled", "OrderDelivered", "OrderEvent", "OrderPaid", "OrderPlaced", "OrderService",
-           "OrderShipped"]
+The interface is part of the plugin contract (`shopcore.plugins.CONTRACT_VERSION`).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderEvent, OrderEventLine, OrderPaid, OrderPlaced,
+                                    OrderShipped)
+from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED, CheckoutRefused
+
+__all__ = ["CHECKOUT_VALIDATORS", "ORDER_PLACED", "CheckoutRefused", "OrderCancelled", "OrderDelivered", "OrderEvent",
+           "OrderEventLine", "OrderPaid", "OrderPlaced", "OrderService", "OrderShipped"]
+
+
+@runtime_checkable
+class OrderService(Protocol):
+    """Checkout, the order state machine and order history, for one request (its session and transaction)."""
+
+    def place_order(self, user_id: int, shipping_address: str, payment_method: str) -> dict:
+        """Turn the user's cart into a pending order, all or nothing, in the caller's transaction.
+
+        Raises `Conflict` (409) naming a short line, `ShopError` (400) for an empty cart; after an
+        exception the caller must roll back. Emits `OrderPlaced`.
+        """
+        ...
+
+    def get_order(self, viewer_id: int, order_id: int, *, is_admin: bool = False) -> dict:
+        """One order: a customer's own (anyone else's is a `NotFound`), or any for an admin. Cached."""
+        ...
+
+    def list_orders(self, viewer_id: int, *, is_admin: bool = False, page: int = 1, page_size: int = 20,
+                    status: str | None = None, user: int | None = None) -> dict:
+        """A page (`count`, `next`, `previous`, `results`) of orders, newest first; cached per viewer.
+
+        The page links start at `shopcore.base_url`.
+        """
+        ...
+
+    def order_summary(self, order_id: int) -> dict:
+        """An order with `user_id` added, uncached: safe inside the transaction that changed it."""
+        ...
+
+    def update_order(self, user_id: int, order_id: int, changes: Mapping[str, Any]) -> dict:
+        """Change `shipping_address` or `payment_method` of one's own pending order."""
+        ...
+
+    def pay(self, user_id: int, order_id: int) -> dict:
+        """Simulated payment of one's own pending order; emits `OrderPaid`."""
+        ...
+
+    def cancel(self, user_id: int, order_id: int) -> dict:
+        """Cancel one's own pending order and put its units back in stock; emits `OrderCancelled`."""
+        ...
+
+    def set_status(self, order_id: int, status: str) -> dict:
+        """Move a paid order on (`"shipped"`, then `"delivered"`); emits `OrderShipped` / `OrderDelivered`."""
+        ...
+
+    def is_product_referenced(self, product_id: int) -> bool:
+        """True when some order line names the product (the catalog then deactivates it instead of deleting)."""
+        ...

@@ -14,9 +14,10 @@ import logging
 
 from pyramid.scripting import prepare
 
+from shopcore.clock import utcnow
 from shopcore.db import SQLITE_WRITE_LOCK
 
-from shopcore_orders.models import utcnow
+from shopcore_orders.api import OrderService
 from shopcore_orders.services import EXPIRY_BATCH
 from shopcore_orders.settings import SETTINGS_KEY
 
@@ -46,7 +47,7 @@ def expire_pending_orders(registry, *, now: datetime.datetime | None = None) -> 
     expired: list[int] = []
     while True:
         with transaction_request(registry) as request:
-            batch = request.find_service(name="orders").expire_pending(ttl, now=now)
+            batch = request.find_service(OrderService).expire_pending(ttl, now=now)
         expired.extend(batch)
         if len(batch) < EXPIRY_BATCH:
             break

@@ -28,12 +28,13 @@ from typing import Any, Callable
 from pyramid.renderers import render
 from pyramid.response import Response
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shopcore.clock import utcnow
+from shopcore.db import upsert
 from shopcore.errors import Conflict, InvalidInput, Unprocessable
 
-from shopcore_orders.models import IdempotencyKey, utcnow
+from shopcore_orders.models import IdempotencyKey
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,6 @@ KEY_LIFETIME = datetime.timedelta(hours=24)
 # A claim this old was left by a process that died mid-request; a retry may take it over.
 ABANDONED_AFTER = datetime.timedelta(minutes=5)
 STARTED, COMPLETED = "started", "completed"
-
-
-def as_utc(moment: datetime.datetime) -> datetime.datetime:
-    """SQLite gives back naive datetimes; they were written in UTC."""
-    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
 
 
 def request_fingerprint(request) -> str:
@@ -74,16 +70,13 @@ def json_response(request, status: int, body: Any) -> Response:
                     content_type="application/json", charset="utf-8")
 
 
-def insert_ignoring_duplicates(dialect_name: str):
-    if dialect_name == "postgresql":
-        insert = postgresql.insert
-    elif dialect_name == "sqlite":
-        insert = sqlite.insert
-    else:
-        raise NotImplementedError(f"idempotency keys are not written for {dialect_name}")
-    # RETURNING says whether the row went in (rowcount is not reliable through every driver).
-    return lambda values: insert(IdempotencyKey).values(**values).on_conflict_do_nothing().returning(
-        IdempotencyKey.key)
+def insert_ignoring_duplicates(session: Session, values: dict) -> bool:
+    """Insert the key's row unless it exists; True iff it went in.
+
+    RETURNING says whether the row went in (rowcount is not reliable through every driver).
+    """
+    return upsert(session, IdempotencyKey, values, conflict=[IdempotencyKey.user_id, IdempotencyKey.key],
+                  returning=[IdempotencyKey.key]).first() is not None
 
 
 class IdempotencyStore:
@@ -115,14 +108,14 @@ class IdempotencyStore:
         session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
                                                      IdempotencyKey.created_at < now - KEY_LIFETIME))
         values = {"user_id": user_id, "key": key, "fingerprint": fingerprint, "state": STARTED, "created_at": now}
-        if session.execute(insert_ignoring_duplicates(self.dialect_name)(values)).first() is not None:
+        if insert_ignoring_duplicates(session, values):
             return None
         row = session.execute(select(IdempotencyKey.fingerprint, IdempotencyKey.state, IdempotencyKey.created_at,
                                      IdempotencyKey.response_status, IdempotencyKey.response_body)
                               .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)).first()
         if row is None:
             # Released between our insert and our read: the first request failed; run afresh.
-            if session.execute(insert_ignoring_duplicates(self.dialect_name)(values)).first() is not None:
+            if insert_ignoring_duplicates(session, values):
                 return None
             raise self._in_flight()
         if row.fingerprint != fingerprint:
@@ -134,7 +127,7 @@ class IdempotencyStore:
                                 content_type="application/json", charset="utf-8")
             response.headers[REPLAYED_HEADER] = "true"
             return response
-        if as_utc(row.created_at) <= now - ABANDONED_AFTER:
+        if row.created_at <= now - ABANDONED_AFTER:
             taken = session.execute(
                 update(IdempotencyKey)
                 .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key,

@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, PrimaryKeyConstraint,
-                        String, Text)
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shopcore.db import Base
+from shopcore.clock import utcnow
+from shopcore.db import AwareDateTime, Base
+from shopcore.money import Money
 
 PENDING, PAID, CANCELLED, SHIPPED, DELIVERED = "pending", "paid", "cancelled", "shipped", "delivered"
 STATUSES = (PENDING, PAID, CANCELLED, SHIPPED, DELIVERED)
@@ -19,10 +20,6 @@ ADJUSTMENT_LABEL_MAX = 200
 ADJUSTMENT_SOURCE_MAX = 100
 
 
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 class Order(Base):
     __tablename__ = "orders_orders"
 
@@ -30,12 +27,12 @@ class Order(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="RESTRICT"), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=PENDING)
     # Goods at the prices of checkout; total_price adds the adjustments (discounts, fees).
-    subtotal: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
-    total_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    subtotal: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    total_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
     shipping_address: Mapped[str] = mapped_column(String(SHIPPING_ADDRESS_MAX), nullable=False)
     payment_method: Mapped[str] = mapped_column(String(PAYMENT_METHOD_MAX), nullable=False)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
-    updated_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow,
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow,
                                                           onupdate=utcnow)
 
     lines: Mapped[list["OrderLine"]] = relationship(order_by="OrderLine.id", lazy="raise")
@@ -63,7 +60,7 @@ class OrderLine(Base):
     product_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
     product_name: Mapped[str] = mapped_column(String(PRODUCT_NAME_MAX), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
-    price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    price: Mapped[Decimal] = mapped_column(Money, nullable=False)
 
     __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
 
@@ -77,7 +74,7 @@ class OrderAdjustment(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders_orders.id", ondelete="CASCADE"), nullable=False,
                                           index=True)
     label: Mapped[str] = mapped_column(String(ADJUSTMENT_LABEL_MAX), nullable=False)
-    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     source: Mapped[str] = mapped_column(String(ADJUSTMENT_SOURCE_MAX), nullable=False, default="")
 
 
@@ -93,7 +90,7 @@ class IdempotencyKey(Base):
     state: Mapped[str] = mapped_column(String(16), nullable=False)
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (
         PrimaryKeyConstraint("user_id", "key", name="pk_orders_idempotency_keys"),

@@ -1,28 +1,32 @@
 """Order rules: checkout from the cart, the order state machine, history and its per-user cache.
 
-Registered as the `orders` service; every method is callable without HTTP (tests, scripts, the
-notifications plugin's `order_summary`). Money is Decimal throughout.
+`DefaultOrderService` implements `shopcore_orders.api.OrderService`; every method is callable
+without HTTP (tests, scripts, the notifications plugin's `order_summary`). Money is Decimal throughout.
 """
 from __future__ import annotations
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from shopcore.accounts.models import User
+from shopcore.clock import utcnow
 from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
 from shopcore.extensions import run_extension_point
-
+from shopcore.money import round_money
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body, public_url
-from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderExpired, OrderPaid, OrderPlaced,
-                                    OrderShipped)
-from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED
+from shopcore_cart.api import CartService
+from shopcore_catalog.api import CatalogService
+
+from shopcore_orders.api import OrderService
+from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderEventLine, OrderExpired, OrderPaid,
+                                    OrderPlaced, OrderShipped)
 from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
                                     PAYMENT_METHOD_MAX, PENDING, SHIPPED, SHIPPING_ADDRESS_MAX, Order,
-                                    OrderAdjustment, OrderLine, utcnow)
+                                    OrderAdjustment, OrderLine)
+from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED
 from shopcore_orders.settings import SETTINGS_KEY, OrderSettings
 
 CACHE_NAMESPACE = "orders"
@@ -36,7 +40,6 @@ FULFILMENT_STATUSES = (SHIPPED, DELIVERED)
 EDITABLE_FIELDS = {"shipping_address": SHIPPING_ADDRESS_MAX, "payment_method": PAYMENT_METHOD_MAX}
 
 
-CENT = Decimal("0.01")
 CHECKOUT_RATE_LIMIT = "orders.checkout_user"
 # Orders expired per transaction: a backlog is worked through in short transactions.
 EXPIRY_BATCH = 100
@@ -44,11 +47,6 @@ EXPIRY_BATCH = 100
 
 def user_collection(user_id: int) -> str:
     return f"user:{user_id}"
-
-
-def as_utc(moment: datetime.datetime) -> datetime.datetime:
-    """SQLite gives back naive datetimes; they were written in UTC."""
-    return moment.replace(tzinfo=datetime.timezone.utc) if moment.tzinfo is None else moment
 
 
 def parse_order_text(value: Any, field: str) -> str:
@@ -80,8 +78,8 @@ def order_body(order: Order, items: list[dict], adjustments: list[dict]) -> dict
         "payment_method": order.payment_method,
         "items": items,
         "adjustments": adjustments,
-        "created_at": as_utc(order.created_at),
-        "updated_at": as_utc(order.updated_at),
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
     }
 
 
@@ -96,7 +94,9 @@ def loaded_order_body(order: Order) -> dict:
                       [{"label": a.label, "amount": a.amount} for a in order.adjustments])
 
 
-class OrderService:
+class DefaultOrderService(OrderService):
+    """The orders plugin's own `OrderService`, bound to one request (its session and transaction)."""
+
     def __init__(self, request):
         self.request = request
         self.session = request.dbsession
@@ -127,7 +127,7 @@ class OrderService:
         self.request.registry["shopcore.accounts.rate_limits"].hit(CHECKOUT_RATE_LIMIT, str(user_id))
         shipping_address = parse_order_text(shipping_address, "shipping_address")
         payment_method = parse_order_text(payment_method, "payment_method")
-        carts = self.request.find_service(name="cart")
+        carts = self.request.find_service(CartService)
         cart = carts.priced_cart(user_id)
         if not cart.lines:
             raise ShopError("Your cart is empty.", [{"field": "cart", "message": "Add products before checking out."}])
@@ -139,7 +139,7 @@ class OrderService:
         self._check_pending_quantities(user_id, cart.lines)
         # A validator refuses with CheckoutRefused, a Conflict: it propagates as the 409.
         run_extension_point(self.request, CHECKOUT_VALIDATORS, cart.snapshot)
-        catalog = self.request.find_service(name="catalog")
+        catalog = self.request.find_service(CatalogService)
         short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
         if short:
             line = next(line for line in cart.lines if line.product_id in short)
@@ -157,7 +157,7 @@ class OrderService:
         lines = [{"order_id": order.id, "product_id": line.product_id, "product_name": line.product_name,
                   "quantity": line.quantity, "price": line.unit_price} for line in cart.lines]
         adjustments = [{"order_id": order.id, "label": a.label[:ADJUSTMENT_LABEL_MAX],
-                        "amount": Decimal(a.amount).quantize(CENT, ROUND_HALF_UP),
+                        "amount": round_money(a.amount),
                         "source": a.source[:ADJUSTMENT_SOURCE_MAX]} for a in cart.adjustments]
         # One multi-row INSERT each, whatever the number of lines (the ORM's unit of work would
         # insert them one by one on SQLite to read back their ids).
@@ -167,7 +167,9 @@ class OrderService:
         run_extension_point(self.request, ORDER_PLACED, order, cart.snapshot)
         carts.clear(user_id)
         self._changed(user_id)
-        self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id))
+        self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id, total_price=order.total_price,
+                                        lines=tuple(OrderEventLine(v["product_id"], v["quantity"], v["price"])
+                                                    for v in lines)))
         return order_body(order, [line_body(v["product_id"], v["product_name"], v["quantity"], v["price"])
                                   for v in lines],
                           [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
@@ -300,11 +302,10 @@ class OrderService:
 
     def cancel(self, user_id: int, order_id: int) -> dict:
         """Cancel one's own pending order and put its units back in stock."""
-        self._transition(order_id, CANCELLED, owner_id=user_id)
-        catalog = self.request.find_service(name="catalog")
-        for product_id, quantity in self.session.execute(
-                select(OrderLine.product_id, OrderLine.quantity).where(OrderLine.order_id == order_id)):
-            catalog.return_stock(product_id, quantity)
+        lines = self._transition(order_id, CANCELLED, owner_id=user_id)
+        catalog = self.request.find_service(CatalogService)
+        for line in lines:
+            catalog.return_stock(line.product_id, line.quantity)
         return {"detail": "Order cancelled successfully."}
 
     def expire_pending(self, older_than: datetime.timedelta, *, now: datetime.datetime | None = None,
@@ -323,21 +324,27 @@ class OrderService:
         expired = self.session.execute(
             update(Order).where(Order.id.in_(due.scalar_subquery()), Order.status == PENDING,
                                 Order.created_at < cutoff)
-            .values(status=CANCELLED, updated_at=utcnow()).returning(Order.id, Order.user_id)
+            .values(status=CANCELLED, updated_at=utcnow()).returning(Order.id, Order.user_id, Order.total_price)
             .execution_options(synchronize_session=False)
         ).all()
         if not expired:
             return []
-        catalog = self.request.find_service(name="catalog")
-        returned = self.session.execute(
-            select(OrderLine.product_id, func.sum(OrderLine.quantity))
-            .where(OrderLine.order_id.in_([row.id for row in expired]))
-            .group_by(OrderLine.product_id).order_by(OrderLine.product_id))
-        for product_id, quantity in returned:
-            catalog.return_stock(product_id, int(quantity))
+        # One query for every expired order's lines: their events carry them, and the stock goes back
+        # per product, in product order (a fixed lock order against concurrent stock changes).
+        lines: dict[int, list[OrderEventLine]] = {row.id: [] for row in expired}
+        returned: dict[int, int] = {}
+        for line in self.session.execute(
+                select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity, OrderLine.price)
+                .where(OrderLine.order_id.in_(list(lines))).order_by(OrderLine.order_id, OrderLine.id)):
+            lines[line.order_id].append(OrderEventLine(line.product_id, line.quantity, line.price))
+            returned[line.product_id] = returned.get(line.product_id, 0) + line.quantity
+        catalog = self.request.find_service(CatalogService)
+        for product_id in sorted(returned):
+            catalog.return_stock(product_id, returned[product_id])
         for row in sorted(expired):
             self._changed(row.user_id)
-            self.request.notify(OrderExpired(order_id=row.id, user_id=row.user_id))
+            self.request.notify(OrderExpired(order_id=row.id, user_id=row.user_id, total_price=row.total_price,
+                                             lines=tuple(lines[row.id])))
         return sorted(row.id for row in expired)
 
     def set_status(self, order_id: int, status: str) -> dict:
@@ -349,18 +356,19 @@ class OrderService:
             populate_existing=True))
         return loaded_order_body(order)
 
-    def _transition(self, order_id: int, target: str, owner_id: int | None = None) -> None:
+    def _transition(self, order_id: int, target: str, owner_id: int | None = None) -> tuple[OrderEventLine, ...]:
         """Move the order from the one status `target` may follow, with one conditional UPDATE.
 
         Two requests racing (a pay and a cancel) both aim at `status = 'pending'`; the database lets
         exactly one of them match, the other sees the new status and gets a 409 naming it.
+        Returns the order's lines (as its event carries them).
         """
         source = TRANSITIONS[target]
         statement = update(Order).where(Order.id == order_id, Order.status == source)
         if owner_id is not None:
             statement = statement.where(Order.user_id == owner_id)
         row = self.session.execute(
-            statement.values(status=target, updated_at=utcnow()).returning(Order.user_id)
+            statement.values(status=target, updated_at=utcnow()).returning(Order.user_id, Order.total_price)
             .execution_options(synchronize_session=False)
         ).first()
         if row is None:
@@ -368,7 +376,12 @@ class OrderService:
             raise Conflict(f"Order {order_id} is {current}; it cannot become {target}.",
                            [{"field": "status", "message": f"The order is {current}."}])
         self._changed(row.user_id)
-        self.request.notify(EVENTS[target](order_id=order_id, user_id=row.user_id))
+        lines = tuple(OrderEventLine(line.product_id, line.quantity, line.price) for line in self.session.execute(
+            select(OrderLine.product_id, OrderLine.quantity, OrderLine.price)
+            .where(OrderLine.order_id == order_id).order_by(OrderLine.id)))
+        self.request.notify(EVENTS[target](order_id=order_id, user_id=row.user_id, total_price=row.total_price,
+                                           lines=lines))
+        return lines
 
     def _current_status(self, order_id: int, owner_id: int | None) -> str:
         statement = select(Order.status).where(Order.id == order_id)
@@ -380,10 +393,10 @@ class OrderService:
         return current
 
 
-def order_service_factory(context, request) -> OrderService:
-    return OrderService(request)
+def order_service_factory(context, request) -> DefaultOrderService:
+    return DefaultOrderService(request)
 
 
 def order_lines_keep_product(request, product_id: int) -> bool:
-    """The `product_referenced` hook: a product some order line names is deactivated, not deleted."""
-    return request.find_service(name="orders").is_product_referenced(product_id)
+    """The `catalog.product_referenced` extension: a product some order line names is deactivated, not deleted."""
+    return request.find_service(OrderService).is_product_referenced(product_id)

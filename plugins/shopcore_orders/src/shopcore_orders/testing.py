@@ -34,16 +34,18 @@ def order_factory(open_request, *, paid: bool):
 
     def make(user_id: int, products: dict[int, int] | None = None, *, shipping_address: str = SHIPPING_ADDRESS,
              payment_method: str = PAYMENT_METHOD) -> dict:
+        from shopcore_cart.api import CartService
+        from shopcore_catalog.api import CatalogService
+        from shopcore_orders.api import OrderService
+
         with open_request() as request:
             if products is None:
-                from shopcore_catalog.api import catalog_service
-
                 name = f"Ordered product {next(_product_numbers)}"
-                products = {catalog_service(request).create_product(name, "10.00", stock=10).id: 1}
-            cart = request.find_service(name="cart")
+                products = {request.find_service(CatalogService).create_product(name, "10.00", stock=10).id: 1}
+            cart = request.find_service(CartService)
             for product_id, quantity in products.items():
                 cart.add_item(user_id, product_id, quantity)
-            orders = request.find_service(name="orders")
+            orders = request.find_service(OrderService)
             order_id = orders.place_order(user_id, shipping_address, payment_method)["id"]
             if paid:
                 orders.pay(user_id, order_id)

@@ -1,16 +1,17 @@
-"""Order endpoints: thin views over the `orders` service; checkout and pay honour Idempotency-Key."""
+"""Order endpoints: thin views over the `OrderService`; checkout and pay honour Idempotency-Key."""
 from __future__ import annotations
 
 from shopcore.security import AUTHENTICATED_PERMISSION
 
 from shopcore.pagination import DEFAULT_PAGE_SIZE
+from shopcore_orders.api import OrderService
 from shopcore_orders.idempotency import respond_idempotently
 
 MANAGE_PERMISSION = "orders.manage"
 
 
-def _orders(request):
-    return request.find_service(name="orders")
+def _orders(request) -> OrderService:
+    return request.find_service(OrderService)
 
 
 def _order_id(request) -> int:
