@@ -9,10 +9,7 @@ migrated with `shopcore-admin`, served with `pserve` on a loopback port, and cal
 Plugin contract 2.0 adds to the plugin (written to CONTRACT-2.0.md's names): `api="2.0"`, a body
 extension giving products a `review_count` (`config.add_body_extension` and the fragment's
 `x-shopcore-extend-schemas`), the catalog's `ProductDeleted` event and the catalog's own kit fixtures
-(`make_product` from `shopcore_catalog.testing`). They are written and asserted when the installed
-shopcore provides them (`api` follows the installed CONTRACT_VERSION; the body-extension parts,
-marked `#CONTRACT-2` in the sources below, follow `has_body_extensions`); until then the rest is
-what is checked. Once everything is merged the switches can go.
+(`make_product` from `shopcore_catalog.testing`); the installed shopcore must provide them all.
 """
 from __future__ import annotations
 
@@ -404,8 +401,9 @@ def test_the_wheels_hold_every_file_of_the_packages(installed_shop):
 
 def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(installed_shop):
     shop = installed_shop
-    contract_2 = installed_contract(shop).split(".")[0] == "2"
-    body_extensions = has_body_extensions(shop)
+    assert installed_contract(shop) == "2.0"
+    assert has_body_extensions(shop)
+    contract_2 = body_extensions = True
     source = write_plugin(shop.folder, contract_2, body_extensions)
     run([shop.bin("python"), "-m", "pip", "install", "--quiet", "--no-deps", source], cwd=shop.folder,
         env=clean_environment())
