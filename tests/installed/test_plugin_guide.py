@@ -456,9 +456,10 @@ def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(in
         assert {plugin["name"]: plugin["version"] for plugin in json.loads(body)}["reviews"] == "0.2.0"
         for path, needle in (("/swagger/", b"swagger-ui-bundle.js"), ("/redoc/", b"redoc.standalone.js"),
                              ("/redoc/redoc.standalone.js", b"Redoc"), ("/swagger.json", b"listProductReviews"),
-                             ("/openapi.yaml", b"addProductReview"), ("/ready", b'"database": "ok"')):
+                             ("/openapi.yaml", b"addProductReview"), ("/ready", b'"checks"')):
             status, body = call(base, "GET", path)
             assert (status, needle in body) == (200, True), (path, status, body[:300])
+        assert set(json.loads(call(base, "GET", "/ready")[1])["checks"].values()) == {"ok"}
 
         status, _ = call(base, "POST", "/api/auth/register/", {"username": "john", "email": "john@example.com",
                                                               "password": "a long passphrase"})
