@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import pytest
 import webtest
-from sqlalchemy.orm import sessionmaker
 
 from shopcore.testing import clear_caches, default_plugins, make_test_configurator, request_context
+from shopcore.testing.database import joined_transaction
 from shopcore_catalog.api import CatalogService
 
 PASSWORD = "correct horse battery staple"
@@ -359,16 +359,8 @@ def shop(reliability_registry, reliability_wsgi, db_connection) -> Shop:
 def module_db(shopcore_registry, shopcore_engine):
     """Like `db_connection`, for a whole module: data made once, each test in a savepoint of its own
     (`module_savepoint`). A module using it must not use the function-scoped data fixtures."""
-    connection = shopcore_engine.connect()
-    outer = connection.begin()
-    switch = shopcore_registry["shopcore.dbsession_factory"]
-    switch.current = sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    try:
+    with joined_transaction(shopcore_registry, shopcore_engine) as connection:
         yield connection
-    finally:
-        switch.current = switch.default
-        outer.rollback()
-        connection.close()
 
 
 @pytest.fixture(scope="module")
