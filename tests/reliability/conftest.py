@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import os
 import socket
 import tempfile
 import threading
@@ -20,6 +21,7 @@ import pytest
 import webtest
 
 from shopcore.testing import clear_caches, default_plugins, make_test_configurator, request_context
+from shopcore.plugins import discover
 from shopcore.testing.database import joined_transaction
 from shopcore_catalog.api import CatalogService
 
@@ -50,8 +52,16 @@ def fast_settings() -> dict:
 # --- the merged spec's operations, known when tests are collected ---------------------------------
 
 def suite_plugins() -> list[str]:
-    """The allow-list the `shopcore_plugins` fixture gives this suite (same rule, outside a fixture)."""
-    return default_plugins()
+    """This suite's allow-list: SHOPCORE_TEST_PLUGINS if set, else every installed plugin, so an
+    operation a new plugin adds is fuzzed and attacked without a word here."""
+    if os.environ.get("SHOPCORE_TEST_PLUGINS") is not None:
+        return default_plugins()
+    return sorted(discover())
+
+
+@pytest.fixture(scope="session")
+def shopcore_plugins() -> list[str]:
+    return suite_plugins()
 
 
 @functools.cache
