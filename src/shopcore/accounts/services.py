@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shopcore.accounts.events import (EmailChangeAddressTaken, EmailChanged, EmailChangeRequested, EmailChangeUndone,
                                      PasswordChanged, PasswordResetRequested, UserRegistered)
+from shopcore.accounts.known_addresses import is_known_address, remember_address
 from shopcore.accounts.models import EmailChange, PasswordReset, User
 from shopcore.clock import utcnow
 from shopcore.accounts.passwords import is_text, password_problems
@@ -337,25 +338,47 @@ def _spend_open_email_changes(session, user_id: int) -> None:
 # --- login and tokens ----------------------------------------------------------------------------
 
 def log_in(request, *, username: str, password: str) -> dict[str, str]:
-    """A new login session's token pair; one answer for an unknown user and a wrong password."""
+    """A new login session's token pair; one answer for an unknown user and a wrong password.
+
+    Guessing is limited per client address (`login_ip`), per account and address
+    (`login_account_address`) and per account across every address the account has not logged in
+    from (`login_account`); the account limits have tiers, so the pause grows with the failures.
+    The account-wide count never pauses an address the owner has logged in from before
+    (`known_addresses`): a stranger who knows the username cannot keep the owner out.
+    """
     limits = rate_limits(request)
-    limits.hit("login_ip", client_ip(request))
+    address = client_ip(request)
+    limits.hit("login_ip", address)
     # "ADMIN ", "ａｄｍｉｎ" and "admin" are one account, and count as one.
     account = username_key(username)
-    limits.check("login_account", account)
+    account_address = login_address_key(account, address)
     user = None
     if is_text(username):
         user = request.dbsession.scalar(select(User).where(User.username_key == account))
+    known_address = user is not None and is_known_address(request, user.id, address)
+    limits.check("login_account_address", account_address)
+    if not known_address:
+        limits.check("login_account", account)
     hashing = password_hashing(request)
     if user is None:
         hashing.spend_verification_time(password)
     if user is None or not hashing.verify(user.password_hash, password) or not user.is_active:
-        limits.hit("login_account", account)
+        limits.hit("login_account_address", account_address)
+        if not known_address:
+            limits.hit("login_account", account)
         raise NotAuthenticated(BAD_CREDENTIALS)
-    limits.clear("login_account", account)
+    # The account-wide count stays: clearing it whenever the owner logs in would hand whoever fills it
+    # a fresh allowance each time. Its tiers bound it; a reset clears it.
+    limits.clear("login_account_address", account_address)
+    remember_address(request, user.id, address)
     if hashing.needs_rehash(user.password_hash):
         user.password_hash = hashing.hash(password)
     return issue_token_pair(request, user)
+
+
+def login_address_key(account: str, address: str) -> str:
+    """What `login_account_address` counts: one account from one client address."""
+    return f"{account}\n{address}"
 
 
 def refresh_tokens(request, *, refresh: str) -> dict[str, str]:
@@ -510,9 +533,14 @@ def confirm_password_reset(request, *, uid: str, token: str, new_password: str) 
     if spent.rowcount != 1:
         raise field_error("token", BAD_RESET_LINK)
     _set_password(request, user, new_password)
-    # Whoever holds the mailbox is the owner: the lock-out that failed logins built up ends here.
-    rate_limits(request).clear("login_account", username_key(user.username))
-    rate_limits(request).clear("reauth_account", str(user.id))
+    # Whoever holds the mailbox is the owner: the pause that failed logins built up ends here, and
+    # the address the link was used from is the owner's.
+    account, address = username_key(user.username), client_ip(request)
+    limits = rate_limits(request)
+    limits.clear("login_account", account)
+    limits.clear("login_account_address", login_address_key(account, address))
+    limits.clear("reauth_account", str(user.id))
+    remember_address(request, user.id, address)
     request.notify(PasswordChanged(user_id=user.id))
 
 
