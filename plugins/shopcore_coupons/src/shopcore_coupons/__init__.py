@@ -36,10 +36,12 @@ def includeme(config) -> None:
 
     from shopcore_coupons.checkout import (count_coupon_use, coupon_discount, give_back_coupon_use,
                                            record_coupon_redemption)
-    from shopcore_coupons.services import CouponService, checkout_state, coupon_service_factory
+    from shopcore_coupons.services import AUDITED_ACTIONS, CouponService, checkout_state, coupon_service_factory
 
     config.add_settings_table("shopcore.coupons.", COUPONS_SETTINGS)
     config.add_openapi_fragment("shopcore_coupons:openapi.yaml")
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
     config.register_service_factory(coupon_service_factory, CouponService)
     add_rate_limits(config)
     config.add_request_method(checkout_state, "coupons_checkout", reify=True)

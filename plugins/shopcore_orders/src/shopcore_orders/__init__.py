@@ -9,8 +9,8 @@ def includeme(config) -> None:
     from shopcore_orders.api import OrderService
     from shopcore_orders.expiry import expire_orders_task
     from shopcore_orders.points import declare_points
-    from shopcore_orders.services import (CACHE_NAMESPACE, CHECKOUT_RATE_LIMIT, order_lines_keep_product,
-                                          order_service_factory)
+    from shopcore_orders.services import (CACHE_NAMESPACE, CHECKOUT_RATE_LIMIT, STATUS_CHANGED,
+                                          order_lines_keep_product, order_service_factory)
     from shopcore_orders.settings import ORDERS_SETTINGS, PREFIX, SETTINGS_KEY, order_settings
 
     config.add_settings_table(PREFIX, ORDERS_SETTINGS)
@@ -19,6 +19,7 @@ def includeme(config) -> None:
     config.registry["shopcore.accounts.rate_limits"].add_rate(CHECKOUT_RATE_LIMIT, settings.checkout_rate)
 
     declare_points(config)
+    config.add_audited_action(STATUS_CHANGED, doc="An admin moved an order on (shipped, delivered)")
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
     config.add_cache_namespace(CACHE_NAMESPACE)
     config.register_service_factory(order_service_factory, OrderService)
