@@ -38,6 +38,10 @@ EMAIL_RESTORED_DETAIL = ("Your previous e-mail address is back and every login s
 PROFILE_FIELDS = ("email", "first_name", "last_name")
 # Accepted next to `email`: changing the address needs the current password.
 PROFILE_PASSWORD_FIELD = "current_password"
+# Audited actions (shopcore.audit) and the object type of their entries.
+GRANT_ADMIN = "accounts.user.grant_admin"
+REVOKE_ADMIN = "accounts.user.revoke_admin"
+USER_OBJECT = "accounts.user"
 # The background job that does a reset request's work for a known address (see request_password_reset).
 PASSWORD_RESET_JOB = "accounts.password_reset"
 
@@ -158,6 +162,8 @@ def create_user(request, *, username: str, email: str, password: str, is_admin: 
                 is_admin=is_admin, first_name=first_name, last_name=last_name)
     session.add(user)
     _flush_unique(session)
+    if is_admin:
+        request.audit(GRANT_ADMIN, USER_OBJECT, user.id, before=None, after={"is_admin": True})
     return user
 
 
@@ -190,6 +196,8 @@ def set_admin(request, username: str, is_admin: bool) -> tuple[User, bool]:
     if user.is_admin == is_admin:
         return user, False
     user.is_admin = is_admin
+    request.audit(GRANT_ADMIN if is_admin else REVOKE_ADMIN, USER_OBJECT, user.id, before={"is_admin": not is_admin},
+                  after={"is_admin": is_admin})
     return user, True
 
 
@@ -451,6 +459,28 @@ def change_password(request, user_id: int, *, old_password: str, new_password: s
         raise field_error("new_password", "The new password must differ from the old one.")
     _set_password(request, user, new_password)
     request.notify(PasswordChanged(user_id=user.id))
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+def export_user_data(request, user_id: int) -> dict:
+    """Everything the shop holds about the user (`personal_data`, with every plugin's part)."""
+    from shopcore.accounts.personal_data import export_personal_data
+
+    return export_personal_data(request, get_user(request, user_id).id)
+
+
+def delete_account(request, user_id: int, *, password: str) -> None:
+    """Erase the user's account, the password confirming it is theirs (see `personal_data.erase_account`).
+
+    A wrong password is counted like a wrong current password (a stolen access token must not erase
+    an account, nor become a way to guess the password).
+    """
+    from shopcore.accounts.personal_data import erase_account
+
+    user = get_user(request, user_id)
+    _check_current_password(request, user, "password", password, "Your password was entered incorrectly.")
+    erase_account(request, user)
 
 
 def encode_uid(user_id: int) -> str:

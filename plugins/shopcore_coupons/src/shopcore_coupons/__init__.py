@@ -30,6 +30,8 @@ def add_rate_limits(config) -> None:
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.personal_data import ERASURE_POINT as PERSONAL_DATA_ERASURE
+    from shopcore.accounts.personal_data import EXPORT_POINT as PERSONAL_DATA_EXPORT
     from shopcore_cart.api import PRICE_ADJUSTMENTS
     from shopcore_orders.api import CHECKOUT_VALIDATORS, ORDER_PLACED
     from shopcore_orders.events import OrderCancelled
@@ -46,6 +48,8 @@ def includeme(config) -> None:
     add_rate_limits(config)
     config.add_request_method(checkout_state, "coupons_checkout", reify=True)
     config.add_extension(PRICE_ADJUSTMENTS, coupon_discount)
+    config.add_extension(PERSONAL_DATA_EXPORT, "shopcore_coupons.personal_data.export_coupon_uses")
+    config.add_extension(PERSONAL_DATA_ERASURE, "shopcore_coupons.personal_data.erase_coupon_data")
     config.add_extension(CHECKOUT_VALIDATORS, count_coupon_use)
     config.add_extension(ORDER_PLACED, record_coupon_redemption)
     config.add_event_subscriber(give_back_coupon_use, OrderCancelled, after_commit=False)

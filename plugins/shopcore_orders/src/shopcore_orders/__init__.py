@@ -4,6 +4,8 @@ from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.personal_data import ERASURE_POINT as PERSONAL_DATA_ERASURE
+    from shopcore.accounts.personal_data import EXPORT_POINT as PERSONAL_DATA_EXPORT
     from shopcore_catalog.api import PRODUCT_REFERENCED
 
     from shopcore_orders.api import OrderService
@@ -24,6 +26,8 @@ def includeme(config) -> None:
     config.add_cache_namespace(CACHE_NAMESPACE)
     config.register_service_factory(order_service_factory, OrderService)
     config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
+    config.add_extension(PERSONAL_DATA_EXPORT, "shopcore_orders.personal_data.export_orders")
+    config.add_extension(PERSONAL_DATA_ERASURE, "shopcore_orders.personal_data.erase_orders")
     config.add_admin_command("purge-idempotency-keys", "shopcore_orders.commands.purge_idempotency_keys",
                              help="Delete Idempotency-Keys older than 24 hours")
     config.add_admin_command("expire-orders", "shopcore_orders.commands.expire_orders",
