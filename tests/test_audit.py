@@ -101,7 +101,8 @@ def test_the_log_filters_by_actor_object_and_time(admin_app, admin, make_user, t
 
 @pytest.mark.parametrize("params, field", [({"since": "yesterday"}, "since"), ({"until": "2026-13-01"}, "until"),
                                            ({"since": "2026-12-08T10:00:00Z", "until": "2026-12-08T09:00:00Z"},
-                                            "until")])
+                                            "until"), ({"object_id": "7\x00"}, "object_id"),
+                                           ({"since": "2026-12-08\x00"}, "since")])
 def test_a_bad_moment_is_a_400_naming_it(admin_app, params, field):
     response = admin_app.get(AUDIT, params=params, status=400)
     assert response.json["errors"][0]["field"] == field

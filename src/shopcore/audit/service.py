@@ -60,6 +60,16 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} cannot be recorded in the audit log")
 
 
+def _check_filter_text(field: str, value: str) -> None:
+    # What PostgreSQL text cannot hold would be a database error, not "no match".
+    if "\x00" in value:
+        raise InvalidInput(field, "Null characters are not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(field, "Not valid Unicode text.") from None
+
+
 def parse_moment(value: str | None, field: str) -> datetime.datetime | None:
     """An ISO 8601 moment from a query parameter (no zone: UTC)."""
     if value is None:
@@ -89,6 +99,8 @@ def list_entries(request, *, page: int, page_size: int, actor: int | None = None
     for name, value, column in (("actor", actor, AuditEntry.actor_id), ("action", action, AuditEntry.action),
                                 ("object_type", object_type, AuditEntry.object_type),
                                 ("object_id", object_id, AuditEntry.object_id)):
+        if isinstance(value, str):
+            _check_filter_text(name, value)
         if value is not None:
             statement = statement.where(column == value)
             params[name] = value
