@@ -10,8 +10,6 @@ from sqlalchemy import text
 
 from shopcore.audit.models import AuditEntry
 from shopcore.clock import utcnow
-from shopcore.plugins import PluginError
-from shopcore.testing import make_test_configurator
 
 AUDIT = "/api/audit/"
 
@@ -147,32 +145,6 @@ def test_recording_an_undeclared_action_is_an_error(make_request):
     with pytest.raises(LookupError, match="audited action 'reviews.delete' is not declared"):
         with make_request() as request:
             request.audit("reviews.delete", "reviews.review", 1)
-
-
-def _plugin_settings(shopcore_settings):
-    return {**shopcore_settings, "shopcore.plugins": ""}
-
-
-def test_a_plugin_declares_actions_under_its_own_name_only(shopcore_settings, shopcore_registry):
-    def spoof(config):
-        config.registry["shopcore.including"] = "reviews"
-        try:
-            config.add_audited_action("catalog.product.delete", doc="Not mine")
-        finally:
-            del config.registry["shopcore.including"]
-
-    with pytest.raises(PluginError, match="plugin 'reviews' declares audited action 'catalog.product.delete'"):
-        make_test_configurator(_plugin_settings(shopcore_settings), extra_includes=(spoof,),
-                               **{"shopcore.engine": shopcore_registry["shopcore.engine"]})
-
-
-def test_an_action_declared_twice_stops_start_up(shopcore_settings, shopcore_registry):
-    def twice(config):
-        config.add_audited_action("accounts.user.grant_admin", doc="Again")
-
-    with pytest.raises(PluginError, match="accounts.user.grant_admin|audited_action"):
-        make_test_configurator(_plugin_settings(shopcore_settings), extra_includes=(twice,),
-                               **{"shopcore.engine": shopcore_registry["shopcore.engine"]})
 
 
 def test_a_plugin_records_its_own_action_in_one_line(shopcore_registry, make_request, admin_app):
