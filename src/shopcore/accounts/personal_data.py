@@ -28,7 +28,7 @@ from shopcore.audit.models import AuditEntry
 from shopcore.clock import utcnow
 from shopcore.extensions import run_extension_point
 from shopcore.messaging.models import OutboxMessage
-from shopcore.messaging.outbox import forget_jobs_mentioning
+from shopcore.messaging.outbox import forget_jobs_mentioning, payload_mentions
 
 EXPORT_POINT = "accounts.personal_data_export"
 ERASURE_POINT = "accounts.personal_data_erasure"
@@ -105,8 +105,6 @@ def _addresses(session, user: User) -> set[str]:
 
 
 def _mentions(session, user: User):
-    from shopcore.messaging.outbox import payload_mentions
-
     return payload_mentions(_addresses(session, user) | {user.username})
 
 

@@ -22,6 +22,7 @@ from shopcore.accounts.known_addresses import is_known_address, remember_address
 from shopcore.accounts.models import EmailChange, PasswordReset, User
 from shopcore.clock import utcnow
 from shopcore.accounts.passwords import is_text, password_problems
+from shopcore.accounts.personal_data import erase_account, export_personal_data
 from shopcore.accounts.ratelimit import client_ip
 from shopcore.accounts.tokens import (REFRESH, decode_token, issue_token_pair, revocation_keys, session_started_at,
                                       token_owner)
@@ -465,8 +466,6 @@ def change_password(request, user_id: int, *, old_password: str, new_password: s
 
 def export_user_data(request, user_id: int) -> dict:
     """Everything the shop holds about the user (`personal_data`, with every plugin's part)."""
-    from shopcore.accounts.personal_data import export_personal_data
-
     return export_personal_data(request, get_user(request, user_id).id)
 
 
@@ -476,8 +475,6 @@ def delete_account(request, user_id: int, *, password: str) -> None:
     A wrong password is counted like a wrong current password (a stolen access token must not erase
     an account, nor become a way to guess the password).
     """
-    from shopcore.accounts.personal_data import erase_account
-
     user = get_user(request, user_id)
     _check_current_password(request, user, "password", password, "Your password was entered incorrectly.")
     erase_account(request, user)
