@@ -5,17 +5,30 @@ BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/shopcore_*)
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test fuzz migrate seed bench clean wheels vendor-redoc
+.PHONY: install lock run test fuzz migrate seed bench clean wheels vendor-redoc
 
-$(INSTALLED): setup.py $(wildcard plugins/*/setup.py)
+# The lock files pin every third-party package with hashes (requirements/lock.py); `make lock` refreshes them.
+LOCK := requirements/testing.txt
+UV_VERSION ?= 0.13.8
+
+$(INSTALLED): setup.py $(wildcard plugins/*/setup.py) $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[testing]'
-	# The plugins require shopcore, so they go in once it is installed.
-	$(BIN)/pip install -q $(foreach p,$(PLUGINS),-e $(p))
+	# Every third-party package exactly as locked, each file checked against its hash; nothing else is resolved.
+	$(BIN)/pip install -q --require-hashes --no-deps -r $(LOCK)
+	# The core and the plugins from the checkout, editable (which cannot carry a hash), built with the
+	# locked setuptools, on top of what is locked.
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e . $(foreach p,$(PLUGINS),-e $(p))
+	@$(BIN)/pip check || { echo "a requirement of a setup.py is missing from $(LOCK): run make lock" >&2; exit 1; }
 	touch $@
 
 install: $(INSTALLED)
+
+# Resolve the dependencies of the core and of every plugins/*/setup.py again, with hashes: after adding or
+# changing a requirement. `make lock LOCK_ARGS=--upgrade` takes the newest versions allowed.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+	$(BIN)/python requirements/lock.py $(LOCK_ARGS)
 
 migrate: install
 	$(BIN)/shopcore-admin development.ini migrate

@@ -14,7 +14,7 @@ setup(
     include_package_data=True,
     # Every non-Python file the package reads at run time; tests/installed checks the wheel holds them all.
     package_data={"shopcore": ["openapi/*.yaml", "docs/templates/*.html", "docs/static/*", "docs/vendor/redoc/*",
-                               "accounts/*.yaml", "accounts/*.txt", "accounts/templates/*",
+                               "accounts/*.yaml", "accounts/*.txt", "audit/*.yaml", "accounts/templates/*",
                                "migrations/script.py.mako", "migrations/*.py", "migrations/versions/*.py"]},
     install_requires=[
         "pyramid>=2.0,<3",

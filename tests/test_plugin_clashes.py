@@ -120,6 +120,24 @@ def test_a_plugin_adding_another_plugins_periodic_task_is_refused(start):
           message=r"plugins 'orders' and 'reviews' both register periodic task 'orders.expire'")
 
 
+def test_a_plugin_declaring_an_audited_action_twice_is_refused(start):
+    def includeme(config):
+        config.add_audited_action("reviews.review.delete", doc="A review was deleted")
+        config.add_audited_action("reviews.review.delete", doc="Again")
+
+    fails(start, throwaway("reviews", includeme),
+          message=r"plugin 'reviews' \(twice\) both register audited action 'reviews.review.delete'")
+
+
+def test_a_plugin_declaring_another_plugins_audited_action_is_refused(start):
+    def includeme(config):
+        config.add_audited_action("catalog.product.delete", doc="Not mine")
+
+    fails(start, throwaway("reviews", includeme),
+          message=r"plugin 'reviews' declares audited action 'catalog.product.delete': its name must start with "
+                  r"'reviews.'")
+
+
 def test_a_plugin_registering_another_plugins_service_is_refused(start):
     def includeme(config):
         config.register_service_factory(lambda context, request: object(), CatalogService)

@@ -36,6 +36,7 @@ CORE_SUBSYSTEMS = (
     "shopcore.migrate",
     "shopcore.admin_commands",
     "shopcore.messaging",
+    "shopcore.audit",
     "shopcore.accounts",
     "shopcore.health",
     "shopcore.docs",

@@ -87,6 +87,7 @@ def describe(discriminator, actions: list[dict]) -> str:
         "shopcore.readiness_check": "readiness check", "shopcore.migrations": "migration branch",
         "shopcore.job_handler": "job handler for kind", "shopcore.openapi_fragment": "OpenAPI fragment",
         "shopcore.periodic_task": "periodic task",
+        "shopcore.audited_action": "audited action",
         "shopcore.extensible_body": "extensible body",
     }
     if kind in simple:

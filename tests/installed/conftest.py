@@ -2,7 +2,8 @@
 
 Built once per session (`installed_shop`), in a temporary folder outside the checkout, so nothing
 found there comes from the source tree. Dependencies come from the package index through pip's
-cache. The tests are marked `installed`; CI runs them once, in its PostgreSQL pass.
+cache, exactly as `requirements/testing.txt` locks them (hash-checked), the wheels installed with
+`--no-deps` after. The tests are marked `installed`; CI runs them once, in its PostgreSQL pass.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from sqlalchemy import create_engine, make_url, text
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN_SOURCES = sorted((REPO / "plugins").glob("shopcore_*"))
+# Every third-party package, pinned with hashes; the test extras too, which the guide's plugin tests use.
+LOCK_FILE = REPO / "requirements" / "testing.txt"
 # Variables of this run that must not leak into the installed shop's processes.
 LEAKY = ("PYTHONPATH", "SHOPCORE_PLUGINS", "SHOPCORE_TEST_PLUGINS", "DATABASE_URL", "SECRET_KEY", "REDIS_URL",
          "BROKER_URL", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST", "DB_PORT", "VIRTUAL_ENV")
@@ -74,6 +77,12 @@ def installed_shop(tmp_path_factory) -> InstalledShop:
     plugins = sorted(set(wheels.glob("shopcore_*.whl")))
     # --no-compile: byte-compiling every dependency is much of a fresh install's time; imports compile
     # what they use.
-    run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-compile", "--find-links", wheels,
-         f"{core}[testing]", *plugins], cwd=folder, env=clean_environment())
+    # As the README's production steps: the locked versions, hash-checked, then the wheels with no
+    # dependencies of their own to resolve, and pip's check that none is missing.
+    pip = [venv / "bin" / "python", "-m", "pip"]
+    run([*pip, "install", "--quiet", "--no-compile", "--require-hashes", "--no-deps", "-r", LOCK_FILE],
+        cwd=folder, env=clean_environment())
+    run([*pip, "install", "--quiet", "--no-compile", "--no-deps", core, *plugins], cwd=folder,
+        env=clean_environment())
+    run([*pip, "check"], cwd=folder, env=clean_environment())
     return InstalledShop(folder, wheels, venv)

@@ -37,6 +37,7 @@ FAST_SETTINGS = {
     "shopcore.accounts.argon2.parallelism": "1",
     "shopcore.accounts.rate.login_ip": "100000/minute",
     "shopcore.accounts.rate.login_account": "100000/minute",
+    "shopcore.accounts.rate.login_account_address": "100000/minute",
     "shopcore.accounts.rate.reset_ip": "100000/minute",
     "shopcore.accounts.rate.reset_account": "100000/minute",
     "shopcore.accounts.rate.reset_confirm_ip": "100000/minute",

@@ -20,7 +20,7 @@ ATTEMPTS = 10
 # Operations that must stay limited, whatever the spec says.
 MUST_BE_LIMITED = {"authLogin", "authRegister", "authRequestPasswordReset", "authConfirmPasswordReset",
                    "authChangePassword", "authUpdateUser", "authConfirmEmailChange", "authUndoEmailChange",
-                   "checkout"}
+                   "authDeleteUser", "checkout"}
 # Plugins' limits (a plugin not enabled ignores its settings).
 PLUGIN_RATES = ("shopcore.orders.rate.checkout_user", "shopcore.coupons.rate.apply_user",
                 "shopcore.coupons.rate.apply_ip")

@@ -18,10 +18,12 @@ def verify_access_claims(request, claims: dict) -> Identity | None:
 
 def includeme(config) -> None:
     from shopcore.accounts.passwords import PasswordHashing
+    from shopcore.accounts.personal_data import ERASE_ACTION
+    from shopcore.accounts.personal_data import declare_points as declare_personal_data_points
     from shopcore.accounts.ratelimit import RateLimits
     from shopcore.accounts.revocation import make_revocation_store
     from shopcore.accounts.settings import ACCOUNT_SETTINGS, rate_limit_settings
-    from shopcore.accounts.services import PASSWORD_RESET_JOB, send_password_reset_link
+    from shopcore.accounts.services import GRANT_ADMIN, PASSWORD_RESET_JOB, REVOKE_ADMIN, send_password_reset_link
     from shopcore.accounts.views import add_account_views
 
     settings = config.get_settings()
@@ -31,6 +33,10 @@ def includeme(config) -> None:
     config.registry["shopcore.accounts.rate_limits"] = RateLimits(rate_limit_settings(settings),
                                                                  settings["shopcore.redis_url"])
     config.set_identity_verifier(verify_access_claims)
+    config.add_audited_action(GRANT_ADMIN, doc="A user was made an admin (shopcore-admin grant-admin, or create-user --admin)")
+    declare_personal_data_points(config)
+    config.add_audited_action(ERASE_ACTION, doc="A customer erased their own account (their personal data)")
+    config.add_audited_action(REVOKE_ADMIN, doc="An admin was made a customer again (shopcore-admin revoke-admin)")
     # A reset request's work for a known address, done outside the request (whose timing must not tell).
     config.add_job_handler(PASSWORD_RESET_JOB, send_password_reset_link, with_request=True)
     config.add_openapi_fragment("shopcore.accounts:openapi.yaml")

@@ -85,3 +85,19 @@ class RevokedToken(Base):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     expires_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, index=True)
+
+
+class KnownLoginAddress(Base):
+    """A client address an account has logged in from: others' failed logins do not pause it there.
+
+    The address is kept as an HMAC under the shop's secret (of what the per-address limits count: an
+    IPv4 address or an IPv6 /64), so the table holds no readable address; `last_login_at` says when
+    it was last used, and an address unused for `known_address_ttl` is unknown again.
+    """
+
+    __tablename__ = "core_known_login_addresses"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), primary_key=True)
+    address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_login_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+    last_login_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)

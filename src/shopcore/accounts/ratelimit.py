@@ -3,6 +3,10 @@
 Counting in Redis makes a limit hold across every web process; without Redis each process counts
 for itself (development). When Redis is unreachable the limits let requests through and log it, so
 an outage of the cache never locks customers out.
+
+A limit may have tiers (`5/15minutes;20/day`): an attempt is allowed only while every tier has room,
+and is then counted in each, so a client that keeps failing waits longer and longer (the progressive
+delay of the login limits).
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import logging
 import math
 import time
 
-from limits import parse
+from limits import parse_many
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -32,7 +36,7 @@ class RateLimits:
     """
 
     def __init__(self, rates: dict[str, str], redis_url: str = ""):
-        self.rates = {name: parse(rate) for name, rate in rates.items()}
+        self.rates = {name: parse_many(rate) for name, rate in rates.items()}
         if redis_url:
             self.storage = storage_from_string(
                 redis_url, key_prefix="shopcore:ratelimit",
@@ -45,33 +49,37 @@ class RateLimits:
         """Define one more named limit (a plugin's, at configuration time)."""
         if name in self.rates:
             raise ValueError(f"rate limit {name!r} is already defined")
-        self.rates[name] = parse(rate)
+        self.rates[name] = parse_many(rate)
 
     def hit(self, name: str, identifier: str) -> None:
-        """Count one attempt; TooManyRequests once the limit is spent."""
-        rate = self.rates[name]
+        """Count one attempt; TooManyRequests (the attempt not counted) once a tier of the limit is spent."""
+        key = _key(identifier)
         try:
-            allowed = self.limiter.hit(rate, name, _key(identifier))
+            spent = [tier for tier in self.rates[name] if not self.limiter.test(tier, name, key)]
+            if not spent:
+                for tier in self.rates[name]:
+                    self.limiter.hit(tier, name, key)
         except Exception as exc:
             log.warning("rate limit %s not counted (allowing): %s: %s", name, type(exc).__name__, exc)
             return
-        if not allowed:
-            self._refuse(name, identifier)
+        if spent:
+            self._refuse(name, key, spent)
 
     def check(self, name: str, identifier: str) -> None:
-        """TooManyRequests if the limit is already spent, without counting this attempt."""
-        rate = self.rates[name]
+        """TooManyRequests if a tier of the limit is already spent, without counting this attempt."""
+        key = _key(identifier)
         try:
-            allowed = self.limiter.test(rate, name, _key(identifier))
+            spent = [tier for tier in self.rates[name] if not self.limiter.test(tier, name, key)]
         except Exception as exc:
             log.warning("rate limit %s not checked (allowing): %s: %s", name, type(exc).__name__, exc)
             return
-        if not allowed:
-            self._refuse(name, identifier)
+        if spent:
+            self._refuse(name, key, spent)
 
     def clear(self, name: str, identifier: str) -> None:
         try:
-            self.limiter.clear(self.rates[name], name, _key(identifier))
+            for tier in self.rates[name]:
+                self.limiter.clear(tier, name, _key(identifier))
         except Exception as exc:
             log.warning("rate limit %s not cleared: %s: %s", name, type(exc).__name__, exc)
 
@@ -79,14 +87,16 @@ class RateLimits:
         """Forget every count (tests)."""
         self.storage.reset()
 
-    def _refuse(self, name: str, identifier: str) -> None:
-        rate = self.rates[name]
-        try:
-            reset_time = self.limiter.get_window_stats(rate, name, _key(identifier)).reset_time
-            retry_after = math.ceil(reset_time - time.time())
-        except Exception:
-            retry_after = rate.get_expiry()
-        retry_after = max(1, min(retry_after, rate.get_expiry()))
+    def _refuse(self, name: str, key: str, spent: list) -> None:
+        # The longest wait of the spent tiers: until each has room again.
+        retry_after = 1
+        for tier in spent:
+            try:
+                reset_time = self.limiter.get_window_stats(tier, name, key).reset_time
+                wait = math.ceil(reset_time - time.time())
+            except Exception:
+                wait = tier.get_expiry()
+            retry_after = max(retry_after, min(wait, tier.get_expiry()))
         raise TooManyRequests("Too many attempts; try again later.", retry_after=retry_after)
 
 

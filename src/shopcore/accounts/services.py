@@ -18,9 +18,11 @@ from sqlalchemy.exc import IntegrityError
 
 from shopcore.accounts.events import (EmailChangeAddressTaken, EmailChanged, EmailChangeRequested, EmailChangeUndone,
                                      PasswordChanged, PasswordResetRequested, UserRegistered)
+from shopcore.accounts.known_addresses import is_known_address, remember_address
 from shopcore.accounts.models import EmailChange, PasswordReset, User
 from shopcore.clock import utcnow
 from shopcore.accounts.passwords import is_text, password_problems
+from shopcore.accounts.personal_data import erase_account, export_personal_data
 from shopcore.accounts.ratelimit import client_ip
 from shopcore.accounts.tokens import (REFRESH, decode_token, issue_token_pair, revocation_keys, session_started_at,
                                       token_owner)
@@ -37,6 +39,10 @@ EMAIL_RESTORED_DETAIL = ("Your previous e-mail address is back and every login s
 PROFILE_FIELDS = ("email", "first_name", "last_name")
 # Accepted next to `email`: changing the address needs the current password.
 PROFILE_PASSWORD_FIELD = "current_password"
+# Audited actions (shopcore.audit) and the object type of their entries.
+GRANT_ADMIN = "accounts.user.grant_admin"
+REVOKE_ADMIN = "accounts.user.revoke_admin"
+USER_OBJECT = "accounts.user"
 # The background job that does a reset request's work for a known address (see request_password_reset).
 PASSWORD_RESET_JOB = "accounts.password_reset"
 
@@ -157,6 +163,8 @@ def create_user(request, *, username: str, email: str, password: str, is_admin: 
                 is_admin=is_admin, first_name=first_name, last_name=last_name)
     session.add(user)
     _flush_unique(session)
+    if is_admin:
+        request.audit(GRANT_ADMIN, USER_OBJECT, user.id, before=None, after={"is_admin": True})
     return user
 
 
@@ -189,6 +197,8 @@ def set_admin(request, username: str, is_admin: bool) -> tuple[User, bool]:
     if user.is_admin == is_admin:
         return user, False
     user.is_admin = is_admin
+    request.audit(GRANT_ADMIN if is_admin else REVOKE_ADMIN, USER_OBJECT, user.id, before={"is_admin": not is_admin},
+                  after={"is_admin": is_admin})
     return user, True
 
 
@@ -337,25 +347,47 @@ def _spend_open_email_changes(session, user_id: int) -> None:
 # --- login and tokens ----------------------------------------------------------------------------
 
 def log_in(request, *, username: str, password: str) -> dict[str, str]:
-    """A new login session's token pair; one answer for an unknown user and a wrong password."""
+    """A new login session's token pair; one answer for an unknown user and a wrong password.
+
+    Guessing is limited per client address (`login_ip`), per account and address
+    (`login_account_address`) and per account across every address the account has not logged in
+    from (`login_account`); the account limits have tiers, so the pause grows with the failures.
+    The account-wide count never pauses an address the owner has logged in from before
+    (`known_addresses`): a stranger who knows the username cannot keep the owner out.
+    """
     limits = rate_limits(request)
-    limits.hit("login_ip", client_ip(request))
+    address = client_ip(request)
+    limits.hit("login_ip", address)
     # "ADMIN ", "ａｄｍｉｎ" and "admin" are one account, and count as one.
     account = username_key(username)
-    limits.check("login_account", account)
+    account_address = login_address_key(account, address)
     user = None
     if is_text(username):
         user = request.dbsession.scalar(select(User).where(User.username_key == account))
+    known_address = user is not None and is_known_address(request, user.id, address)
+    limits.check("login_account_address", account_address)
+    if not known_address:
+        limits.check("login_account", account)
     hashing = password_hashing(request)
     if user is None:
         hashing.spend_verification_time(password)
     if user is None or not hashing.verify(user.password_hash, password) or not user.is_active:
-        limits.hit("login_account", account)
+        limits.hit("login_account_address", account_address)
+        if not known_address:
+            limits.hit("login_account", account)
         raise NotAuthenticated(BAD_CREDENTIALS)
-    limits.clear("login_account", account)
+    # The account-wide count stays: clearing it whenever the owner logs in would hand whoever fills it
+    # a fresh allowance each time. Its tiers bound it; a reset clears it.
+    limits.clear("login_account_address", account_address)
+    remember_address(request, user.id, address)
     if hashing.needs_rehash(user.password_hash):
         user.password_hash = hashing.hash(password)
     return issue_token_pair(request, user)
+
+
+def login_address_key(account: str, address: str) -> str:
+    """What `login_account_address` counts: one account from one client address."""
+    return f"{account}\n{address}"
 
 
 def refresh_tokens(request, *, refresh: str) -> dict[str, str]:
@@ -428,6 +460,24 @@ def change_password(request, user_id: int, *, old_password: str, new_password: s
         raise field_error("new_password", "The new password must differ from the old one.")
     _set_password(request, user, new_password)
     request.notify(PasswordChanged(user_id=user.id))
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+def export_user_data(request, user_id: int) -> dict:
+    """Everything the shop holds about the user (`personal_data`, with every plugin's part)."""
+    return export_personal_data(request, get_user(request, user_id).id)
+
+
+def delete_account(request, user_id: int, *, password: str) -> None:
+    """Erase the user's account, the password confirming it is theirs (see `personal_data.erase_account`).
+
+    A wrong password is counted like a wrong current password (a stolen access token must not erase
+    an account, nor become a way to guess the password).
+    """
+    user = get_user(request, user_id)
+    _check_current_password(request, user, "password", password, "Your password was entered incorrectly.")
+    erase_account(request, user)
 
 
 def encode_uid(user_id: int) -> str:
@@ -510,9 +560,14 @@ def confirm_password_reset(request, *, uid: str, token: str, new_password: str) 
     if spent.rowcount != 1:
         raise field_error("token", BAD_RESET_LINK)
     _set_password(request, user, new_password)
-    # Whoever holds the mailbox is the owner: the lock-out that failed logins built up ends here.
-    rate_limits(request).clear("login_account", username_key(user.username))
-    rate_limits(request).clear("reauth_account", str(user.id))
+    # Whoever holds the mailbox is the owner: the pause that failed logins built up ends here, and
+    # the address the link was used from is the owner's.
+    account, address = username_key(user.username), client_ip(request)
+    limits = rate_limits(request)
+    limits.clear("login_account", account)
+    limits.clear("login_account_address", login_address_key(account, address))
+    limits.clear("reauth_account", str(user.id))
+    remember_address(request, user.id, address)
     request.notify(PasswordChanged(user_id=user.id))
 
 

@@ -10,11 +10,12 @@ from shopcore.settings import Setting, parse_choice, parse_list, parse_positive_
 
 
 def parse_rate(value: Any) -> str:
-    """A rate in the `limits` notation, such as `5/15minutes` or `30 per minute`."""
-    from limits import parse
+    """A rate in the `limits` notation, such as `5/15minutes` or `30 per minute`, or tiers of them
+    separated by `;` (`5/15minutes;20/day`: each must have room)."""
+    from limits import parse_many
 
     text = str(value).strip()
-    parse(text)  # ValueError on anything it cannot read
+    parse_many(text)  # ValueError on anything it cannot read
     return text
 
 
@@ -57,8 +58,13 @@ ACCOUNT_SETTINGS: tuple[Setting, ...] = (
             "Addresses of reverse proxies whose X-Forwarded-For names the client (for per-IP limits)."),
     Setting("shopcore.accounts.rate.login_ip", "30/minute", parse_rate, (),
             "Login attempts per client address."),
-    Setting("shopcore.accounts.rate.login_account", "5/15minutes", parse_rate, (),
-            "Failed logins (and wrong old passwords) per account before it is paused."),
+    Setting("shopcore.accounts.rate.login_account", "5/15minutes;20/day", parse_rate, (),
+            "Failed logins per account from every address it has not logged in from (and wrong current "
+            "passwords); once spent, only such addresses are refused (tiers separated by ;)."),
+    Setting("shopcore.accounts.rate.login_account_address", "5/15minutes;20/day", parse_rate, (),
+            "Failed logins per account and client address, known to the account or not."),
+    Setting("shopcore.accounts.known_address_ttl", 90 * 24 * 3600, parse_positive_int, (),
+            "Seconds an address an account logged in from stays known to it (is not paused by others' failures)."),
     Setting("shopcore.accounts.rate.reset_ip", "10/hour", parse_rate, (),
             "Password reset requests per client address."),
     Setting("shopcore.accounts.rate.reset_account", "3/hour", parse_rate, (),

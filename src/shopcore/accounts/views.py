@@ -44,6 +44,15 @@ def update_user_view(request):
     return user_body(services.update_profile(request, request.identity.user_id, dict(request.openapi_validated.body)))
 
 
+def export_user_view(request):
+    return services.export_user_data(request, request.identity.user_id)
+
+
+def delete_user_view(request):
+    services.delete_account(request, request.identity.user_id, password=request.openapi_validated.body["password"])
+    return HTTPNoContent()
+
+
 def change_password_view(request):
     body = request.openapi_validated.body
     services.change_password(request, request.identity.user_id, old_password=body["old_password"],
@@ -81,6 +90,8 @@ ROUTES = (
     ("auth_logout", "/api/auth/logout/", "POST", logout_view, AUTHENTICATED_PERMISSION),
     ("auth_user", "/api/auth/user/", "GET", user_view, AUTHENTICATED_PERMISSION),
     ("auth_user", "/api/auth/user/", "PATCH", update_user_view, AUTHENTICATED_PERMISSION),
+    ("auth_user", "/api/auth/user/", "DELETE", delete_user_view, AUTHENTICATED_PERMISSION),
+    ("auth_user_export", "/api/auth/user/export/", "GET", export_user_view, AUTHENTICATED_PERMISSION),
     ("auth_password_change", "/api/auth/password/change/", "POST", change_password_view, AUTHENTICATED_PERMISSION),
     ("auth_password_reset", "/api/auth/password/reset/", "POST", reset_password_view, NO_PERMISSION_REQUIRED),
     ("auth_password_reset_confirm", "/api/auth/password/reset/confirm/", "POST", confirm_reset_view,

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import Text, and_, cast, delete, func, or_, select, text, update
 
 from shopcore.clock import as_utc, utcnow
 from shopcore.messaging.broker import JobMessage
@@ -212,3 +212,42 @@ def purge_finished(registry, keep_days: float, now: datetime.datetime | None = N
             delete(OutboxMessage).where(OutboxMessage.status == DONE, OutboxMessage.processed_at < cutoff)
         )
     return result.rowcount or 0
+
+
+# --- erasure of a person's data -------------------------------------------------------------------
+
+# What a cancelled job's row says (it is marked done, so a copy already on the broker does nothing).
+CANCELLED_ERROR = "cancelled: the person it concerned was erased"
+
+
+def payload_mentions(values: Iterable[str]):
+    """A condition on outbox rows: the payload holds one of `values` as a JSON string.
+
+    The payloads are matched as text: the stored JSON is what `json.dumps` wrote, so a value appears
+    in it as `json.dumps(value)`, quotes included, and never as part of a longer string.
+    """
+    payload_text = cast(OutboxMessage.payload, Text)
+    return or_(*(payload_text.contains(json.dumps(value), autoescape=True) for value in sorted(set(values))))
+
+
+def forget_jobs_mentioning(session, values: Iterable[str]) -> list[str]:
+    """Cancel the unfinished jobs whose payload holds one of `values` as a JSON string (an e-mail
+    address, a username), and empty the payloads of the finished ones; the kinds of those cancelled.
+
+    A cancelled row is marked done, with its payload emptied: the relay no longer publishes it and a
+    worker that receives a copy already published skips it, as it skips any finished job. A row a
+    worker holds right now is waited for (its mail is then sent; the payload is emptied after).
+    """
+    values = [value for value in values if value]
+    if not values:
+        return []
+    rows = list(session.scalars(select(OutboxMessage).where(payload_mentions(values)).with_for_update()))
+    now = utcnow()
+    cancelled = []
+    for row in rows:
+        if row.status != DONE:
+            cancelled.append(row.kind)
+            row.status, row.processed_at, row.last_error = DONE, now, CANCELLED_ERROR
+        row.payload = {}
+    session.flush()
+    return cancelled

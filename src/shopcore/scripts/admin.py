@@ -174,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plugin_commands = env["registry"].get("shopcore.admin_commands", {})
         args = build_parser(plugin_commands).parse_args(argv)
+        # What the audit log says of actions done from here (there is no logged-in actor).
+        env["request"].environ["shopcore.audit_origin"] = f"shopcore-admin {args.command}"
         if args.command in CORE_COMMANDS:
             return CORE_COMMANDS[args.command][1](env, args) or 0
         return plugin_commands[args.command].run(env, args) or 0

@@ -5,7 +5,7 @@ from shopcore.settings import Setting, parse_positive_int
 from shopcore_catalog.api import CatalogService
 from shopcore_catalog.demo import add_seed_arguments
 from shopcore_catalog.points import declare_points
-from shopcore_catalog.services import (CACHE_NAMESPACE, PRODUCT_BODY, DefaultCatalogService,
+from shopcore_catalog.services import (AUDITED_ACTIONS, CACHE_NAMESPACE, PRODUCT_BODY, DefaultCatalogService,
                                        invalidate_product_bodies)
 
 
@@ -30,6 +30,8 @@ def includeme(config) -> None:
     config.add_cache_namespace(CACHE_NAMESPACE, ttl=config.get_settings()["shopcore.catalog.cache_ttl"])
     config.register_service_factory(catalog_service_factory, CatalogService)
     config.add_extensible_body(PRODUCT_BODY, schema="Product", invalidate=invalidate_product_bodies)
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
     config.include("shopcore_catalog.views")
     config.add_admin_command("seed-demo", "shopcore_catalog.demo.run_seed_demo",

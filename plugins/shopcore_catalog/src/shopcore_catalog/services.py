@@ -44,6 +44,20 @@ SLUG_PATTERN = re.compile(r"^[-a-zA-Z0-9_]+$")
 SEARCH_VECTOR = literal_column("catalog_products.search_vector")
 
 
+# Admin actions recorded in the audit log (declared in the plugin's includeme), and their objects.
+PRODUCT_OBJECT, CATEGORY_OBJECT = "catalog.product", "catalog.category"
+PRODUCT_CREATED, PRODUCT_UPDATED = "catalog.product.create", "catalog.product.update"
+PRODUCT_DELETED, PRODUCT_DEACTIVATED = "catalog.product.delete", "catalog.product.deactivate"
+CATEGORY_CREATED, CATEGORY_UPDATED, CATEGORY_DELETED = ("catalog.category.create", "catalog.category.update",
+                                                        "catalog.category.delete")
+AUDITED_ACTIONS = {
+    PRODUCT_CREATED: "A product was created", PRODUCT_UPDATED: "A product's fields changed",
+    PRODUCT_DELETED: "A product was deleted",
+    PRODUCT_DEACTIVATED: "A product still in orders was deactivated instead of deleted",
+    CATEGORY_CREATED: "A category was created", CATEGORY_UPDATED: "A category's fields changed",
+    CATEGORY_DELETED: "A category was deleted",
+}
+
 # The product body (detail and list items) other plugins may add fields to (shopcore.bodies).
 PRODUCT_BODY = "catalog.product"
 
@@ -347,9 +361,11 @@ class DefaultCatalogService(CatalogService):
             category.parent_id = parent
         self._flush("name")
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
-        changed = changed_fields(before, field_values(category, CATEGORY_FIELDS))
+        after = field_values(category, CATEGORY_FIELDS)
+        changed = changed_fields(before, after)
         if changed:
             self.request.notify(CategoryChanged(category_id=category.id, changed=changed))
+            self.request.audit(CATEGORY_UPDATED, CATEGORY_OBJECT, category.id, before=before, after=after)
         return category_body(category)
 
     def delete_category(self, category_id: int) -> None:
@@ -361,6 +377,8 @@ class DefaultCatalogService(CatalogService):
         if self.session.scalar(select(exists().where(Category.parent_id == category.id))):
             raise Conflict(f"Category {category.id} still has subcategories; move or delete them first.")
         slug = category.slug
+        self.request.audit(CATEGORY_DELETED, CATEGORY_OBJECT, category.id,
+                           before=field_values(category, CATEGORY_FIELDS), after=None)
         self.session.delete(category)
         self.session.flush()
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
@@ -392,6 +410,8 @@ class DefaultCatalogService(CatalogService):
         self._invalidate(CATEGORIES, PRODUCT_LISTS)
         self.request.notify(CategoryCreated(category_id=category.id, name=category.name, slug=category.slug,
                                             parent_id=category.parent_id))
+        self.request.audit(CATEGORY_CREATED, CATEGORY_OBJECT, category.id, before=None,
+                           after=field_values(category, CATEGORY_FIELDS))
         return category
 
     def _check_category_name_free(self, name: str, own_id: int | None) -> None:
@@ -498,9 +518,11 @@ class DefaultCatalogService(CatalogService):
             product.is_active = parse_bool(fields["is_active"], "is_active")
         self._flush("slug")
         self._invalidate(PRODUCT_LISTS, product_collection(product.id))
-        changed = changed_fields(before, field_values(product, PRODUCT_FIELDS))
+        after = field_values(product, PRODUCT_FIELDS)
+        changed = changed_fields(before, after)
         if changed:
             self.request.notify(ProductChanged(product_id=product.id, changed=changed))
+            self.request.audit(PRODUCT_UPDATED, PRODUCT_OBJECT, product.id, before=before, after=after)
         if "is_active" in changed and not product.is_active:
             self.request.notify(ProductDeactivated(product_id=product.id))
         return product_body(product)
@@ -513,11 +535,15 @@ class DefaultCatalogService(CatalogService):
             was_active = product.is_active
             product.is_active = False
             self.session.flush()
+            self.request.audit(PRODUCT_DEACTIVATED, PRODUCT_OBJECT, product.id, before={"is_active": was_active},
+                               after={"is_active": False})
             if was_active:
                 self.request.notify(ProductChanged(product_id=product.id, changed=frozenset({"is_active"})))
                 self.request.notify(ProductDeactivated(product_id=product.id))
             return "deactivated"
         slug = product.slug
+        self.request.audit(PRODUCT_DELETED, PRODUCT_OBJECT, product.id, before=field_values(product, PRODUCT_FIELDS),
+                           after=None)
         self.session.delete(product)
         self.session.flush()
         self.request.notify(ProductDeleted(product_id=product_id, slug=slug))
@@ -558,6 +584,8 @@ class DefaultCatalogService(CatalogService):
         self.request.notify(ProductCreated(product_id=product.id, name=product.name, slug=product.slug,
                                            price=product.price, stock=product.stock, category_id=product.category_id,
                                            is_active=product.is_active))
+        self.request.audit(PRODUCT_CREATED, PRODUCT_OBJECT, product.id, before=None,
+                           after=field_values(product, PRODUCT_FIELDS))
         return product
 
     # --- slugs and flushing --------------------------------------------------------------------------

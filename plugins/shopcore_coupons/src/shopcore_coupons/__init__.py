@@ -30,20 +30,26 @@ def add_rate_limits(config) -> None:
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.personal_data import ERASURE_POINT as PERSONAL_DATA_ERASURE
+    from shopcore.accounts.personal_data import EXPORT_POINT as PERSONAL_DATA_EXPORT
     from shopcore_cart.api import PRICE_ADJUSTMENTS
     from shopcore_orders.api import CHECKOUT_VALIDATORS, ORDER_PLACED
     from shopcore_orders.events import OrderCancelled
 
     from shopcore_coupons.checkout import (count_coupon_use, coupon_discount, give_back_coupon_use,
                                            record_coupon_redemption)
-    from shopcore_coupons.services import CouponService, checkout_state, coupon_service_factory
+    from shopcore_coupons.services import AUDITED_ACTIONS, CouponService, checkout_state, coupon_service_factory
 
     config.add_settings_table("shopcore.coupons.", COUPONS_SETTINGS)
     config.add_openapi_fragment("shopcore_coupons:openapi.yaml")
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
     config.register_service_factory(coupon_service_factory, CouponService)
     add_rate_limits(config)
     config.add_request_method(checkout_state, "coupons_checkout", reify=True)
     config.add_extension(PRICE_ADJUSTMENTS, coupon_discount)
+    config.add_extension(PERSONAL_DATA_EXPORT, "shopcore_coupons.personal_data.export_coupon_uses")
+    config.add_extension(PERSONAL_DATA_ERASURE, "shopcore_coupons.personal_data.erase_coupon_data")
     config.add_extension(CHECKOUT_VALIDATORS, count_coupon_use)
     config.add_extension(ORDER_PLACED, record_coupon_redemption)
     config.add_event_subscriber(give_back_coupon_use, OrderCancelled, after_commit=False)

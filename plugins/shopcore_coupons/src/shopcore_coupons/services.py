@@ -80,6 +80,20 @@ def coupon_body(coupon) -> dict:
     }
 
 
+# Admin actions recorded in the audit log (declared in the plugin's includeme), and their object type.
+COUPON_OBJECT = "coupons.coupon"
+COUPON_CREATED, COUPON_UPDATED, COUPON_DELETED = "coupons.coupon.create", "coupons.coupon.update", "coupons.coupon.delete"
+AUDITED_ACTIONS = {COUPON_CREATED: "A coupon was created", COUPON_UPDATED: "A coupon's terms changed",
+                   COUPON_DELETED: "A coupon was deleted"}
+
+
+def audited_terms(coupon) -> dict:
+    """A coupon's terms as the audit log keeps them (its body without the moments of its own row)."""
+    body = coupon_body(coupon)
+    del body["created_at"], body["updated_at"]
+    return body
+
+
 def applied_body(terms: Terms) -> dict:
     """What a customer sees of the coupon on their cart (not its usage counts)."""
     return {"code": terms.code, "label": terms.label, "kind": terms.kind, "value": terms.value,
@@ -113,6 +127,7 @@ class CouponService:
                         per_customer_limit=parse_limit(fields.get("per_customer_limit"), "per_customer_limit"),
                         active=parse_active(fields.get("active", True)), uses=0, created_at=now, updated_at=now)
         self._save(coupon)
+        self.request.audit(COUPON_CREATED, COUPON_OBJECT, coupon.id, before=None, after=audited_terms(coupon))
         return coupon_body(coupon)
 
     def list(self, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE, base_url: str = "",
@@ -157,13 +172,17 @@ class CouponService:
             values["per_customer_limit"] = parse_limit(changes["per_customer_limit"], "per_customer_limit")
         if "active" in changes:
             values["active"] = parse_active(changes["active"])
+        before = audited_terms(coupon)
         self._save(coupon, {**values, "updated_at": utcnow()})
+        self.request.audit(COUPON_UPDATED, COUPON_OBJECT, coupon.id, before=before, after=audited_terms(coupon))
         return coupon_body(coupon)
 
     def delete(self, coupon_id: int) -> None:
         """Delete a coupon; carts holding it lose it. Orders keep their discount lines."""
-        if self.session.execute(delete(Coupon).where(Coupon.id == coupon_id)).rowcount == 0:
+        row = self.session.execute(select(*COUPON_COLUMNS).where(Coupon.id == coupon_id)).first()
+        if row is None or self.session.execute(delete(Coupon).where(Coupon.id == coupon_id)).rowcount == 0:
             raise NotFound("Coupon not found.")
+        self.request.audit(COUPON_DELETED, COUPON_OBJECT, coupon_id, before=audited_terms(row), after=None)
 
     def _save(self, coupon: Coupon, changes: Mapping[str, Any] | None = None) -> None:
         """Add a new coupon, or apply `changes` to one, in a savepoint: a code another request has taken

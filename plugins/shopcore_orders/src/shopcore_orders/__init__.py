@@ -4,13 +4,15 @@ from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.personal_data import ERASURE_POINT as PERSONAL_DATA_ERASURE
+    from shopcore.accounts.personal_data import EXPORT_POINT as PERSONAL_DATA_EXPORT
     from shopcore_catalog.api import PRODUCT_REFERENCED
 
     from shopcore_orders.api import OrderService
     from shopcore_orders.expiry import expire_orders_task
     from shopcore_orders.points import declare_points
-    from shopcore_orders.services import (CACHE_NAMESPACE, CHECKOUT_RATE_LIMIT, order_lines_keep_product,
-                                          order_service_factory)
+    from shopcore_orders.services import (CACHE_NAMESPACE, CHECKOUT_RATE_LIMIT, STATUS_CHANGED,
+                                          order_lines_keep_product, order_service_factory)
     from shopcore_orders.settings import ORDERS_SETTINGS, PREFIX, SETTINGS_KEY, order_settings
 
     config.add_settings_table(PREFIX, ORDERS_SETTINGS)
@@ -19,10 +21,13 @@ def includeme(config) -> None:
     config.registry["shopcore.accounts.rate_limits"].add_rate(CHECKOUT_RATE_LIMIT, settings.checkout_rate)
 
     declare_points(config)
+    config.add_audited_action(STATUS_CHANGED, doc="An admin moved an order on (shipped, delivered)")
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
     config.add_cache_namespace(CACHE_NAMESPACE)
     config.register_service_factory(order_service_factory, OrderService)
     config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
+    config.add_extension(PERSONAL_DATA_EXPORT, "shopcore_orders.personal_data.export_orders")
+    config.add_extension(PERSONAL_DATA_ERASURE, "shopcore_orders.personal_data.erase_orders")
     config.add_admin_command("purge-idempotency-keys", "shopcore_orders.commands.purge_idempotency_keys",
                              help="Delete Idempotency-Keys older than 24 hours")
     config.add_admin_command("expire-orders", "shopcore_orders.commands.expire_orders",

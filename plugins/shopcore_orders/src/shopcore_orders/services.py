@@ -41,6 +41,9 @@ EDITABLE_FIELDS = {"shipping_address": SHIPPING_ADDRESS_MAX, "payment_method": P
 
 
 CHECKOUT_RATE_LIMIT = "orders.checkout_user"
+# The admin action recorded in the audit log (declared in the plugin's includeme), and its object type.
+STATUS_CHANGED = "orders.order.status"
+ORDER_OBJECT = "orders.order"
 # Orders expired per transaction: a backlog is worked through in short transactions.
 EXPIRY_BATCH = 100
 
@@ -352,6 +355,8 @@ class DefaultOrderService(OrderService):
         if status not in FULFILMENT_STATUSES:
             raise InvalidInput("status", f"Must be one of: {', '.join(FULFILMENT_STATUSES)}.")
         self._transition(order_id, status)
+        self.request.audit(STATUS_CHANGED, ORDER_OBJECT, order_id, before={"status": TRANSITIONS[status]},
+                           after={"status": status})
         order = self.session.scalar(self._loaded().where(Order.id == order_id).execution_options(
             populate_existing=True))
         return loaded_order_body(order)

@@ -1,0 +1,31 @@
+"""The orders plugin's part of a customer's personal data (the core's `accounts.personal_data_*` points).
+
+Export: every order of the customer, as the API shows it. Erasure: the orders stay, for the shop's
+accounts (totals, lines, statuses, the anonymised customer's id), but their shipping addresses are
+emptied; the customer's Idempotency-Keys go, since their stored responses repeat those addresses;
+the cached order pages are dropped after commit.
+"""
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+
+from shopcore_orders.models import IdempotencyKey, Order
+from shopcore_orders.services import DefaultOrderService, loaded_order_body
+
+ERASED_ADDRESS = ""
+
+
+def export_orders(request, user_id: int) -> dict:
+    service = DefaultOrderService(request)
+    orders = service.session.scalars(service._loaded().where(Order.user_id == user_id)
+                                     .order_by(Order.created_at, Order.id))
+
+    return {"orders": [loaded_order_body(order) for order in orders]}
+
+
+def erase_orders(request, user_id: int) -> None:
+    service = DefaultOrderService(request)
+    service.session.execute(update(Order).where(Order.user_id == user_id)
+                            .values(shipping_address=ERASED_ADDRESS).execution_options(synchronize_session=False))
+    service.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id))
+    service._changed(user_id)
