@@ -21,6 +21,7 @@ import transaction
 from pyramid.request import Request, apply_request_extensions
 
 from shopcore.clock import as_utc, utcnow
+from shopcore.messaging.options import RetryPolicy
 from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage
 from shopcore.messaging.state import HANDLERS, OPTIONS, session_factory
 
@@ -51,6 +52,11 @@ class JobHandler:
     scrub_payload: bool = False
     # Called as handler(request, job), writing in the job's transaction.
     with_request: bool = False
+    # A queue of its own, `<shopcore.messaging.queue>.<queue>` ("" for the shared one); such jobs are
+    # always run by a worker, never inside the web request that enqueued them.
+    queue: str = ""
+    # Its own tries and waits instead of the messaging settings' (None).
+    retry: RetryPolicy | None = None
 
 
 class Outcome(enum.Enum):
@@ -141,12 +147,14 @@ def _process_job(registry, message_id: str, manager) -> JobResult:
             if savepoint is not None and savepoint.is_active:
                 savepoint.rollback()  # the handler's writes go; the attempt below is recorded
             row.last_error = describe(exc)
-            if isinstance(exc, PermanentJobError) or row.attempts >= options.max_attempts:
+            policy = (registration.retry if registration is not None and registration.retry is not None
+                      else options.retry_policy)
+            if isinstance(exc, PermanentJobError) or row.attempts >= policy.max_attempts:
                 row.status, row.processed_at = FAILED, utcnow()
                 log.error("job %s (%s) failed for good after %d attempt(s): %s", row.id, row.kind,
                           row.attempts, row.last_error, exc_info=not isinstance(exc, PermanentJobError))
                 return JobResult(Outcome.FAILED, row.kind, row.attempts, row.last_error)
-            delay = options.backoff(row.attempts)
+            delay = policy.delay(row.attempts)
             row.status, row.published_at = PENDING, None
             row.available_at = utcnow() + datetime.timedelta(seconds=delay)
             log.warning("job %s (%s) attempt %d failed, retrying in %.1f s: %s", row.id, row.kind,

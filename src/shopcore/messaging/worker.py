@@ -90,10 +90,14 @@ class PeriodicTasks:
 
 
 class JobConsumer(ConsumerMixin):
-    def __init__(self, registry):
+    def __init__(self, registry, queues: list[str] | None = None):
+        from shopcore.messaging import queue_names
+
         self.registry = registry
         self.options = registry[OPTIONS]
         self.publisher = registry[PUBLISHER]
+        # Every queue jobs go to unless told otherwise (`shopcore-worker CONFIG --queue NAME`).
+        self.queues = list(queues or queue_names(registry))
         self.connection = broker_connection(self.options)
         self.relay = PeriodicRelay(registry, self.options.relay_interval)
         self.periodic = PeriodicTasks(registry)
@@ -122,12 +126,12 @@ class JobConsumer(ConsumerMixin):
             raise WorkerStopped()
 
     def get_consumers(self, Consumer, channel):
-        self.publisher.declare(channel)
-        return [Consumer(queues=[durable_queue(self.options.queue)], callbacks=[self.on_message],
+        self.publisher.declare(channel, self.queues)
+        return [Consumer(queues=[durable_queue(name) for name in self.queues], callbacks=[self.on_message],
                          accept=["json"], prefetch_count=1)]
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
-        log.info("worker consuming %s on %s", self.options.queue, connection.as_uri())
+        log.info("worker consuming %s on %s", ", ".join(self.queues), connection.as_uri())
         self.ready.set()
 
     def on_iteration(self):
@@ -184,5 +188,6 @@ class InProcessRunner:
         self._stop.set()
 
 
-def make_worker(registry) -> JobConsumer | InProcessRunner:
-    return InProcessRunner(registry) if registry.get(PUBLISHER) is None else JobConsumer(registry)
+def make_worker(registry, queues: list[str] | None = None) -> JobConsumer | InProcessRunner:
+    """The worker for this registry; `queues` (broker queue names) limits what it consumes."""
+    return InProcessRunner(registry) if registry.get(PUBLISHER) is None else JobConsumer(registry, queues)
