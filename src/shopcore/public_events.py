@@ -8,7 +8,8 @@ its payload says, in its `includeme`:
                             description="An order was paid.")
 
 `payload(request, event) -> dict` runs inside the emitting transaction (so it can read what the change
-wrote) and must return JSON types only (decimal strings for money, ISO dates). Names are
+wrote) and must return JSON types only (decimal strings for money, ISO dates: `jsonable(value)` turns Decimals,
+moments, UUIDs, dataclasses and sets into them). Names are
 `<family>.<what>` in lower case; a family (`order.*`) is what a subscriber may ask for as a whole.
 An event class has one public name; a subclass without its own (`OrderExpired`, an `OrderCancelled`)
 is published under its nearest declared base. A name declared twice stops start-up naming both plugins.
@@ -18,12 +19,17 @@ lists them with `public_events`; nothing is published while no such plugin is en
 """
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
+import uuid
 from dataclasses import dataclass
-from typing import Callable
+from decimal import Decimal
+from typing import Any, Callable
 
 from pyramid.exceptions import ConfigurationError
 
+from shopcore.clock import as_utc
 from shopcore.events import ShopEvent
 from shopcore.plugins import current_owner
 
@@ -82,3 +88,25 @@ def public_event_for(registry, event: ShopEvent) -> PublicEvent | None:
 
 def includeme(config) -> None:
     config.add_directive("add_public_event", add_public_event)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` in JSON types, as payloads must be: Decimal and UUID as strings, moments in ISO 8601 UTC,
+    dataclasses, tuples, sets and frozensets (sorted) as objects and lists."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        return as_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(jsonable(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    raise TypeError(f"{type(value).__name__} is not JSON")

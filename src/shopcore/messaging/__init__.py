@@ -42,9 +42,9 @@ from shopcore.messaging.options import MESSAGING_SETTINGS, PREFIX, parse_options
 from shopcore.messaging.outbox import HANDLERS, OPTIONS, PUBLISHER, UnknownJobKind, enqueue_job
 from shopcore.messaging.state import PERIODIC_TASKS
 from shopcore.messaging.options import RetryPolicy
-from shopcore.messaging.processing import Job, JobHandler, PermanentJobError
+from shopcore.messaging.processing import Job, JobHandler, PermanentJobError, RetryJob
 
-__all__ = ["Job", "PermanentJobError", "RetryPolicy", "UnknownJobKind", "add_job_commands", "queue_names"]
+__all__ = ["Job", "PermanentJobError", "RetryJob", "RetryPolicy", "UnknownJobKind", "add_job_commands", "queue_names"]
 
 QUEUE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 

@@ -34,6 +34,16 @@ class PermanentJobError(Exception):
     """Raised by a handler when trying again cannot help (a refused recipient): dead-letter at once."""
 
 
+class RetryJob(Exception):
+    """Raised by a `with_request` handler that recorded its own failed try (a webhook's response code):
+    unlike any other exception its writes are kept, committed with the attempt. The job is tried again
+    after `delay` seconds when given (else the policy's wait), or fails for good after its last try."""
+
+    def __init__(self, error: str, delay: float | None = None):
+        super().__init__(error)
+        self.delay = delay
+
+
 @dataclass(frozen=True)
 class Job:
     """What a handler gets: `handler(registry, job)`."""
@@ -145,7 +155,10 @@ def _process_job(registry, message_id: str, manager) -> JobResult:
                 registration.handler(registry, job)
         except Exception as exc:
             if savepoint is not None and savepoint.is_active:
-                savepoint.rollback()  # the handler's writes go; the attempt below is recorded
+                if isinstance(exc, RetryJob):
+                    savepoint.commit()  # the handler recorded this failure itself: keep it
+                else:
+                    savepoint.rollback()  # the handler's writes go; the attempt below is recorded
             row.last_error = describe(exc)
             policy = (registration.retry if registration is not None and registration.retry is not None
                       else options.retry_policy)
@@ -154,7 +167,7 @@ def _process_job(registry, message_id: str, manager) -> JobResult:
                 log.error("job %s (%s) failed for good after %d attempt(s): %s", row.id, row.kind,
                           row.attempts, row.last_error, exc_info=not isinstance(exc, PermanentJobError))
                 return JobResult(Outcome.FAILED, row.kind, row.attempts, row.last_error)
-            delay = policy.delay(row.attempts)
+            delay = exc.delay if isinstance(exc, RetryJob) and exc.delay is not None else policy.delay(row.attempts)
             row.status, row.published_at = PENDING, None
             row.available_at = utcnow() + datetime.timedelta(seconds=delay)
             log.warning("job %s (%s) attempt %d failed, retrying in %.1f s: %s", row.id, row.kind,

@@ -25,12 +25,15 @@ CATALOG_SETTINGS = (
 
 
 def includeme(config) -> None:
+    from shopcore_catalog.public_events import declare_public_events
+
     config.add_settings_table("shopcore.catalog.", CATALOG_SETTINGS)
     declare_points(config)
     config.add_cache_namespace(CACHE_NAMESPACE, ttl=config.get_settings()["shopcore.catalog.cache_ttl"])
     config.register_service_factory(catalog_service_factory, CatalogService)
     config.add_extensible_body(PRODUCT_BODY, schema="Product", invalidate=invalidate_product_bodies)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
+    declare_public_events(config)
     config.include("shopcore_catalog.views")
     config.add_admin_command("seed-demo", "shopcore_catalog.demo.run_seed_demo",
                              help="Fill the catalog with demo categories and products (idempotent)",

@@ -1,0 +1,15 @@
+"""Fixtures of the apps plugin's tests: the shop's plugins plus apps, receivers on loopback allowed."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def shopcore_plugins() -> list[str]:
+    return ["catalog", "cart", "orders", "notifications", "apps"]
+
+
+@pytest.fixture(scope="session")
+def shopcore_extra_settings() -> dict:
+    # The receivers run in the test process, on 127.0.0.1.
+    return {"shopcore.apps.webhook_allow_private_targets": "true"}
