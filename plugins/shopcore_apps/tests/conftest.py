@@ -13,3 +13,20 @@ def shopcore_plugins() -> list[str]:
 def shopcore_extra_settings() -> dict:
     # The receivers run in the test process, on 127.0.0.1.
     return {"shopcore.apps.webhook_allow_private_targets": "true"}
+
+
+@pytest.fixture
+def messaging_app(messaging_app):
+    """The kit's `messaging_app`, whose webhook senders' kept-alive connections are closed after the test."""
+    from shopcore_apps.delivery import SENDER
+
+    built = []
+
+    def build(*args, **kwargs):
+        registry = messaging_app(*args, **kwargs)
+        built.append(registry)
+        return registry
+
+    yield build
+    for registry in built:
+        registry[SENDER].close()

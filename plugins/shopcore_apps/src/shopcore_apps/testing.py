@@ -4,7 +4,8 @@ HTTP receiver for webhooks in the test process, and app keys.
 - `webhook_receiver`: an HTTP/1.1 server on 127.0.0.1 (a free port, keep-alive) recording every POST
   (`received`, `wait_for(count)`); `fail(times, status=500)` answers the next ones with an error,
   `hang(times)` holds them without answering (longer than any test timeout), `recover()` answers 200
-  again. `url` (`/hook`), `start_webhook_receiver()` makes another.
+  again; `verify = function(headers, body) -> bool` makes it answer 401 to what the function refuses.
+  `url` (`/hook`), `start_webhook_receiver(port=0)` makes another (on a given port: one back up).
 - `make_app_key(scopes, name=None)` -> the key of a new app with these scopes (made through the apps
   service in the test's transaction); `app_key_headers(key)` -> the Authorization header.
 """
@@ -41,6 +42,8 @@ class WebhookReceiver:
         self.release = threading.Event()  # set at stop: held requests end
         self.server: ThreadingHTTPServer | None = None
         self.hang_seconds = 60.0
+        # verify(headers, body) -> bool: a receiver that checks signatures answers 401 when it says no.
+        self.verify = None
 
     # --- behaviour -----------------------------------------------------------------------------------
 
@@ -106,6 +109,8 @@ def _handler_class(receiver: WebhookReceiver):
             body = self.rfile.read(length)
             headers = {name.lower(): value for name, value in self.headers.items()}
             answer = receiver._next_answer()
+            if receiver.verify is not None and answer != "hang" and not receiver.verify(headers, body):
+                answer = 401
             if answer == "hang":
                 receiver.record(ReceivedWebhook(self.path, headers, body, None))
                 receiver.release.wait(receiver.hang_seconds)
@@ -125,9 +130,10 @@ def _handler_class(receiver: WebhookReceiver):
     return Handler
 
 
-def start_webhook_receiver() -> WebhookReceiver:
-    receiver = WebhookReceiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(receiver))
+def start_webhook_receiver(port: int = 0, receiver: WebhookReceiver | None = None) -> WebhookReceiver:
+    receiver = receiver or WebhookReceiver()
+    receiver.release.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(receiver))
     server.daemon_threads = True
     receiver.server = server
     threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True).start()
