@@ -164,7 +164,10 @@ class WebhookSender:
         self.deadline = Deadline()
         self.pool = httpcore.ConnectionPool(
             ssl_context=ssl.create_default_context(), max_connections=100, max_keepalive_connections=50,
-            keepalive_expiry=30.0, retries=0, network_backend=GuardedBackend(allow_private, self.deadline))
+            keepalive_expiry=30.0, retries=0, network_backend=GuardedBackend(allow_private, self.deadline),
+            # Headers and body go out as two writes; without this, Nagle's algorithm holds the second
+            # until the receiver's delayed ACK (40 ms on Linux): 20 deliveries a second instead of hundreds.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         self.deadline.at = time.monotonic() + self.timeout

@@ -11,6 +11,7 @@ HTTP receiver for webhooks in the test process, and app keys.
 """
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import deque
@@ -103,6 +104,11 @@ class WebhookReceiver:
 def _handler_class(receiver: WebhookReceiver):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver answers
+
+        def setup(self):
+            super().setup()
+            # Headers and body are two writes: without this each answer waits out the client's delayed ACK.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
