@@ -130,6 +130,13 @@ def _handler_class(receiver: WebhookReceiver):
             self.end_headers()
             self.wfile.write(payload)
 
+        def do_GET(self):  # how many were answered 200: for a receiver running in a process of its own
+            payload = str(len(receiver.answered(200))).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
         def log_message(self, format, *args):  # quiet: the test output is the record
             pass
 
@@ -168,3 +175,12 @@ def make_app_key(make_request, admin):
                                                "scopes": list(scopes)}, created_by=created_by or admin)["key"]
 
     return make
+
+
+if __name__ == "__main__":  # `python -m shopcore_apps.testing`: a receiver in a process of its own
+    import sys
+
+    started = start_webhook_receiver()
+    print(started.url, flush=True)
+    sys.stdin.read()  # until the parent closes our stdin
+    started.stop()
