@@ -177,6 +177,26 @@ def make_app_key(make_request, admin):
     return make
 
 
+def make_webhook_objects(registry, product_event) -> tuple[int, str]:
+    """A subscription to every event (an outside URL that no test sends to) and a delivery of it, made by
+    `product_event(registry)` emitting an event; (subscription id, delivery id). For suites that need
+    real ids of both, such as the reliability suite's attacks."""
+    from sqlalchemy import select
+
+    from shopcore.testing import request_context
+    from shopcore_apps.models import WebhookDelivery
+    from shopcore_apps.webhooks import WebhookService
+
+    with request_context(registry) as request:
+        subscription = WebhookService(request, None).create({"url": "https://receiver.example.com/hook",
+                                                              "events": ["*"]})["id"]
+    product_event(registry)
+    with request_context(registry) as request:
+        delivery = request.dbsession.scalar(select(WebhookDelivery.id).where(
+            WebhookDelivery.subscription_id == subscription).limit(1))
+    return subscription, str(delivery)
+
+
 if __name__ == "__main__":  # `python -m shopcore_apps.testing`: a receiver in a process of its own
     import sys
 
