@@ -17,11 +17,13 @@ it enqueues) commits together with the job being marked done, or rolls back if i
 A kind may have a queue of its own and its own retry policy, so a flood of it (webhook deliveries)
 neither waits behind nor delays the mail, and workers can be given to it alone:
 
-    config.add_job_handler("apps.webhook", deliver, queue="webhooks",
+    config.add_job_handler("apps.webhook", deliver, queue="webhooks", concurrency=16,
                            retry=RetryPolicy(max_attempts=10, base=60, cap=10800, jitter=0.25))
 
 Its jobs go to `<shopcore.messaging.queue>.webhooks` (dead letters to `<that>.dead`) and are always run
 by a worker, never inside the request that enqueued them (without a broker, by the worker's relay).
+With `concurrency` a worker runs that many of them at once in threads (each acked by the consuming
+thread once its result is committed), so one slow receiver does not hold up the rest.
 
 Periodic work (expiring unpaid orders, ...) runs in the same worker, with no scheduler to deploy:
 
@@ -50,12 +52,14 @@ QUEUE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 
 
 def add_job_handler(config, kind: str, handler: Callable, scrub_payload: bool = False,
-                    with_request: bool = False, queue: str = "", retry: RetryPolicy | None = None) -> None:
+                    with_request: bool = False, queue: str = "", retry: RetryPolicy | None = None,
+                    concurrency: int = 1) -> None:
     """Register `handler(registry, job)` for jobs of `kind`; `scrub_payload` empties the stored payload
     once the job is done (for payloads holding secrets); `with_request` calls `handler(request, job)`
     with a request whose database session and transaction are the job's; `queue` gives the kind a
     queue of its own (`<shopcore.messaging.queue>.<queue>`, always run by a worker); `retry` its own
-    tries and waits instead of the messaging settings'."""
+    tries and waits instead of the messaging settings'; `concurrency` how many jobs of that queue one
+    worker runs at once, in threads (only with a queue of its own; 1 on SQLite, which writes one at a time)."""
     handler = config.maybe_dotted(handler)
     if not kind or not isinstance(kind, str):
         raise ConfigurationError(f"job kind must be a non-empty string, got {kind!r}")
@@ -63,6 +67,9 @@ def add_job_handler(config, kind: str, handler: Callable, scrub_payload: bool = 
         raise ConfigurationError(f"job handler for {kind!r} is not callable")
     if queue and not (isinstance(queue, str) and QUEUE_PATTERN.match(queue)):
         raise ConfigurationError(f"job kind {kind!r}: queue must be lower-case letters, digits, - or _, got {queue!r}")
+    if not isinstance(concurrency, int) or concurrency < 1 or (concurrency > 1 and not queue):
+        raise ConfigurationError(f"job kind {kind!r}: concurrency must be a whole number from 1, and above 1 only "
+                                 f"with a queue of its own, got {concurrency!r}")
     if retry is not None and not isinstance(retry, RetryPolicy):
         raise ConfigurationError(f"job kind {kind!r}: retry must be a shopcore.messaging.RetryPolicy")
 
@@ -70,7 +77,7 @@ def add_job_handler(config, kind: str, handler: Callable, scrub_payload: bool = 
         handlers = config.registry.setdefault(HANDLERS, {})
         if kind in handlers:
             raise ConfigurationError(f"job kind {kind!r} already has a handler ({handlers[kind].handler!r})")
-        handlers[kind] = JobHandler(handler, scrub_payload, with_request, queue, retry)
+        handlers[kind] = JobHandler(handler, scrub_payload, with_request, queue, retry, concurrency)
 
     config.action(("shopcore.job_handler", kind), register)
 
@@ -98,6 +105,13 @@ def queue_names(registry) -> list[str]:
     options = registry[OPTIONS]
     own = sorted({handler.queue for handler in registry.get(HANDLERS, {}).values() if handler.queue})
     return [options.queue_name(name) for name in ("", *own)]
+
+
+def queue_concurrency(registry, name: str) -> int:
+    """How many jobs of the broker queue `name` one worker runs at once."""
+    options = registry[OPTIONS]
+    return max([handler.concurrency for handler in registry.get(HANDLERS, {}).values()
+                if handler.queue and options.queue_name(handler.queue) == name], default=1)
 
 
 def includeme(config) -> None:

@@ -67,6 +67,8 @@ class JobHandler:
     queue: str = ""
     # Its own tries and waits instead of the messaging settings' (None).
     retry: RetryPolicy | None = None
+    # Jobs of its own queue one worker runs at once, in threads (I/O-bound kinds: webhooks).
+    concurrency: int = 1
 
 
 class Outcome(enum.Enum):

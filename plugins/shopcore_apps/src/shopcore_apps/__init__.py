@@ -33,7 +33,7 @@ def includeme(config) -> None:
     # Every domain event passes by; those a plugin declared public become deliveries, in the transaction.
     config.add_event_subscriber(enqueue_deliveries, ShopEvent, after_commit=False)
     config.add_job_handler(DELIVERY_JOB, deliver_webhook, with_request=True, queue="webhooks",
-                           retry=settings.retry_policy)
+                           retry=settings.retry_policy, concurrency=settings.webhook_concurrency)
     config.add_periodic_task("apps.purge_delivery_log", purge_delivery_log, interval=3600)
 
 

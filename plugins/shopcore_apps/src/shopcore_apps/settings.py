@@ -40,6 +40,9 @@ APPS_SETTINGS = (
     Setting("shopcore.apps.webhook_disable_after", 5, parse_positive_int, (),
             "A subscription whose deliveries failed for good this many times in a row is disabled and "
             "the admins are mailed."),
+    Setting("shopcore.apps.webhook_concurrency", 16, parse_positive_int, (),
+            "Deliveries one worker sends at once (threads), so a slow receiver does not hold up the others "
+            "(1 on SQLite)."),
     Setting("shopcore.apps.webhook_allow_private_targets", False, parse_bool, ("SHOPCORE_WEBHOOKS_ALLOW_PRIVATE",),
             "Allow webhook URLs on loopback, private, link-local and metadata addresses (development and tests "
             "only)."),
@@ -64,6 +67,7 @@ class AppsSettings:
     webhook_retry_max: float
     webhook_retry_jitter: float
     webhook_disable_after: int
+    webhook_concurrency: int
     webhook_allow_private_targets: bool
     webhook_max_body_bytes: int
     webhook_max_response_bytes: int
