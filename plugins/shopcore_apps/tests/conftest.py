@@ -30,3 +30,20 @@ def messaging_app(messaging_app):
     yield build
     for registry in built:
         registry[SENDER].close()
+
+
+@pytest.fixture
+def make_app(shopcore_settings, shopcore_registry, db_connection):
+    """`make_app(**settings)`: another app instance on the test's connection with these settings changed."""
+    import webtest
+
+    from shopcore.testing import make_test_configurator
+
+    def make(**overrides) -> webtest.TestApp:
+        config = make_test_configurator({**shopcore_settings, **overrides}, **{
+            "shopcore.engine": shopcore_registry["shopcore.engine"],
+            "shopcore.dbsession_factory": shopcore_registry["shopcore.dbsession_factory"],
+        })
+        return webtest.TestApp(config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+    return make
