@@ -25,6 +25,9 @@ from shopcore.errors import Forbidden
 SCOPE = "x-shopcore-scope"
 SCOPE_AREA = "x-shopcore-scope-area"
 OPERATION_SCOPES = "shopcore.operation_scopes"  # registry: {(path, METHOD): scope}
+# registry: {prefix: authenticate}, filled by `config.add_credential_scheme` (shopcore.security); kept
+# here, the leaf, so the deriver below can tell a scheme's token without importing the policy.
+CREDENTIAL_SCHEMES = "shopcore.credential_schemes"
 CORE_AREA = "shop"
 READ_METHODS = ("get", "head")
 SCOPE_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,40}:(read|write)$")
@@ -77,6 +80,22 @@ def required_scope(request) -> str | None:
     return scopes.get((route.pattern, method))
 
 
+def bearer_token(request) -> str:
+    kind, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if kind.lower() == "bearer" else ""
+
+
+def credential_scheme_for(request):
+    """The `authenticate` of the credential scheme whose prefix the request's bearer token has, if any."""
+    token = bearer_token(request)
+    if not token:
+        return None
+    for prefix, authenticate in request.registry.get(CREDENTIAL_SCHEMES, {}).items():
+        if token.startswith(prefix):
+            return authenticate
+    return None
+
+
 def holds_operation_scope(request, identity) -> bool:
     """True for a user; for a scoped identity, whether it holds the scope of the operation called."""
     if identity.scopes is None:
@@ -92,7 +111,9 @@ def scoped_view(view, info):
         return view
 
     def refuse_missing_scope(context, request):
-        identity = request.identity
+        # Only a scheme's token (an app key) can carry scopes: a user's request is not made to load its
+        # identity here, on a public view that would not otherwise have.
+        identity = request.identity if credential_scheme_for(request) is not None else None
         if identity is not None and identity.scopes is not None:
             scope = required_scope(request)
             if scope is None or scope not in identity.scopes:

@@ -23,7 +23,7 @@ from pyramid_jwt.policy import JWTAuthenticationPolicy
 from zope.interface import implementer
 
 from shopcore.plugins import current_owner
-from shopcore.scopes import holds_operation_scope
+from shopcore.scopes import CREDENTIAL_SCHEMES, bearer_token, credential_scheme_for, holds_operation_scope
 
 log = logging.getLogger(__name__)
 
@@ -130,25 +130,6 @@ def set_identity_verifier(config, verifier) -> None:
         config.registry["shopcore.identity_verifier"] = verifier
 
     config.action(("shopcore.identity_verifier",), register)
-
-
-CREDENTIAL_SCHEMES = "shopcore.credential_schemes"
-
-
-def bearer_token(request) -> str:
-    kind, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if kind.lower() == "bearer" else ""
-
-
-def credential_scheme_for(request):
-    """The `authenticate` of the credential scheme whose prefix the request's bearer token has, if any."""
-    token = bearer_token(request)
-    if not token:
-        return None
-    for prefix, authenticate in request.registry.get(CREDENTIAL_SCHEMES, {}).items():
-        if token.startswith(prefix):
-            return authenticate
-    return None
 
 
 def add_credential_scheme(config, prefix: str, authenticate) -> None:

@@ -38,6 +38,10 @@ def parse_text(value: Any, field: str, maximum: int, required: bool) -> str:
         raise InvalidInput(field, "This field may not be blank.")
     if len(text) > maximum:
         raise InvalidInput(field, f"Ensure this field has no more than {maximum} characters.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can carry
+        raise InvalidInput(field, "Lone surrogates are not text.") from None
     if "\x00" in text:
         raise InvalidInput(field, "Null characters are not allowed.")
     return text

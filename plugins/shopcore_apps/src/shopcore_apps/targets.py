@@ -49,8 +49,8 @@ def check_url(url: str, allow_private: bool) -> str | None:
     """Why `url` cannot receive webhooks, or None when it can (as far as can be told without DNS)."""
     if len(url) > MAX_URL_LENGTH:
         return f"at most {MAX_URL_LENGTH} characters"
-    if any(ord(character) < 33 or ord(character) == 127 for character in url):
-        return "no spaces or control characters"
+    if any(ord(character) < 33 or ord(character) == 127 or 0xD800 <= ord(character) <= 0xDFFF for character in url):
+        return "no spaces, control characters or lone surrogates"
     try:
         parts = urlsplit(url)
         port = parts.port
