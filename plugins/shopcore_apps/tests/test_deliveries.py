@@ -143,8 +143,8 @@ def test_after_the_last_try_a_delivery_fails_and_enough_failures_disable_the_sub
         wait_until(lambda: [d.status for d in deliveries(registry)] == [FAILED, FAILED], timeout=30,
                    what="both deliveries to fail for good")
         [mail] = smtp_server.wait_for(1)
-        make_products(registry, 1)  # the subscription is off: no delivery is made for it
-        time.sleep(0.3)
+    # Written while no worker runs: on SQLite a worker holds the write lock through each try.
+    make_products(registry, 1)  # the subscription is off: no delivery is made for it
     assert len(webhook_receiver.received) == 4  # two tries each
     assert mail["To"] == "boss@example.com" and f"#{subscription['id']}" in mail["Subject"]
     with request_context(registry) as request:
@@ -182,11 +182,13 @@ def test_during_a_rotation_both_secrets_sign_and_afterwards_only_the_new_one(mes
     make_products(registry)
     with WorkerThread(registry):
         [got] = webhook_receiver.wait_for(1)
-        with request_context(registry) as request:
-            WebhookService(request, None).rotate_secret(subscription["id"], {"overlap_seconds": 0})
-        with registry["shopcore.dbsession_factory"]() as session, session.begin():
-            newest = session.execute(text("SELECT secret FROM apps_webhook_subscriptions")).scalar_one()
-        make_products(registry)
+    # Written while no worker runs: on SQLite a worker holds the write lock through each try.
+    with request_context(registry) as request:
+        WebhookService(request, None).rotate_secret(subscription["id"], {"overlap_seconds": 0})
+    with registry["shopcore.dbsession_factory"]() as session, session.begin():
+        newest = session.execute(text("SELECT secret FROM apps_webhook_subscriptions")).scalar_one()
+    make_products(registry)
+    with WorkerThread(registry):
         _, later = webhook_receiver.wait_for(2)
     header, timestamp = got.headers["x-shopcore-signature"], got.headers["x-shopcore-timestamp"]
     assert header.count("sha256=") == 2
