@@ -33,6 +33,8 @@ CORE_SUBSYSTEMS = (
     "shopcore.services",
     "shopcore.bodies",
     "shopcore.openapi",
+    "shopcore.scopes",
+    "shopcore.public_events",
     "shopcore.migrate",
     "shopcore.admin_commands",
     "shopcore.messaging",

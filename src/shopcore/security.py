@@ -5,6 +5,11 @@ service whether the token still stands (not revoked, not older than the user's l
 change, user active), and answers permission checks with an ACL. Plugins declare permissions on
 their views (`permission="catalog.edit"`); admins hold every permission, customers the ones granted
 to `Authenticated` with `config.grant_permission`.
+
+Other credentials than JWTs (an app's API key) come from plugins: `config.add_credential_scheme(prefix,
+authenticate)` hands bearer tokens starting with `prefix` to `authenticate(request, token)` instead.
+Such an identity may carry `scopes` (`shopcore.scopes`): it is an admin only for an operation whose
+scope it holds.
 """
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ import logging
 from dataclasses import dataclass
 
 from pyramid.authorization import ALL_PERMISSIONS, Allow, Authenticated, Everyone, ACLHelper
+from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISecurityPolicy
 from pyramid_jwt.policy import JWTAuthenticationPolicy
 from zope.interface import implementer
 
 from shopcore.plugins import current_owner
+from shopcore.scopes import CREDENTIAL_SCHEMES, bearer_token, credential_scheme_for, holds_operation_scope
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,8 @@ class Identity:
     token_id: str
     token_expires_at: int
     session_id: str = ""  # the login session the token belongs to; logout revokes it
+    # An app key's scopes (`shopcore.scopes`); None for a user, whose role alone decides.
+    scopes: frozenset[str] | None = None
 
 
 class RootFactory:
@@ -67,6 +76,9 @@ class ShopSecurityPolicy:
         return request.environ["shopcore.identity"]
 
     def _load_identity(self, request) -> Identity | None:
+        scheme = credential_scheme_for(request)
+        if scheme is not None:
+            return scheme(request, bearer_token(request))
         codec = request.registry["shopcore.token_codec"]
         claims = codec.get_claims(request)  # {} for any token that does not verify
         if not claims or claims.get("type") != "access":
@@ -85,7 +97,7 @@ class ShopSecurityPolicy:
         identity = self.identity(request)
         if identity is not None:
             principals += [Authenticated, f"user:{identity.user_id}"]
-            if identity.is_admin:
+            if identity.is_admin and holds_operation_scope(request, identity):
                 principals.append(ADMIN)
         return principals
 
@@ -120,6 +132,21 @@ def set_identity_verifier(config, verifier) -> None:
     config.action(("shopcore.identity_verifier",), register)
 
 
+def add_credential_scheme(config, prefix: str, authenticate) -> None:
+    """Bearer tokens starting with `prefix` (`"shk_"`) are read by `authenticate(request, token) ->
+    Identity | None` rather than as JWTs; None (an unknown or revoked key) is a 401 like a bad token.
+    One prefix has one scheme: a second claim of it stops start-up naming both plugins."""
+    authenticate = config.maybe_dotted(authenticate)
+    if not prefix or not isinstance(prefix, str) or prefix.startswith("eyJ"):
+        raise ConfigurationError(f"credential scheme prefix must be a non-empty string that no JWT starts "
+                                 f"with, got {prefix!r}")
+
+    def register():
+        config.registry.setdefault(CREDENTIAL_SCHEMES, {})[prefix] = authenticate
+
+    config.action(("shopcore.credential_scheme", prefix), register)
+
+
 def includeme(config) -> None:
     settings = config.get_settings()
     config.registry["shopcore.token_codec"] = make_token_codec(settings)
@@ -131,3 +158,4 @@ def includeme(config) -> None:
     config.set_security_policy(ShopSecurityPolicy())
     config.add_directive("grant_permission", grant_permission)
     config.add_directive("set_identity_verifier", set_identity_verifier)
+    config.add_directive("add_credential_scheme", add_credential_scheme)

@@ -439,6 +439,12 @@ def fill_shop(shop: Shop, actor: Actor) -> Objects:
         ids["/api/orders/"] = [shop.order(actor, lines=2), shop.order(actor, paid=True)]
     if shop.has("addCartItem"):
         ids["/api/cart/items/"] = [shop.cart_line(actor, shop.product(), 2)]
+    if shop.has("createWebhookSubscription", "getProduct"):
+        from shopcore_apps.testing import make_webhook_objects
+
+        # A subscription's ids take valid events, which no generated body names: made by the plugin's kit.
+        subscription, delivery = make_webhook_objects(shop.registry, lambda registry: shop.product())
+        ids["/api/webhooks/"], ids["/api/webhook-deliveries/"] = [subscription], [delivery]
     # Collections of plugins this suite knows nothing about: one object each through their own POST.
     for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
         collection = resource_of(operation.path)

@@ -53,12 +53,18 @@ PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 
 
 
 class Publisher:
-    """Publishes job messages; one per process, a connection per thread kept between requests."""
+    """Publishes job messages; one per process, a connection per thread kept between requests.
 
-    def __init__(self, options: MessagingOptions):
+    `queue_of(kind)` names the queue of a job kind (the shared `options.queue` unless its handler has a
+    queue of its own); its dead letters go to `<that queue>.dead`. `queue_names()` lists every queue.
+    """
+
+    def __init__(self, options: MessagingOptions, queue_of=None, queue_names=None):
         self.options = options
         self.queue = durable_queue(options.queue)
         self.dead_letter_queue = durable_queue(options.dead_letter_queue)
+        self._queue_of = queue_of or (lambda kind: options.queue)
+        self._queue_names = queue_names or (lambda: [options.queue])
         self._local = threading.local()
         self._open: set[Connection] = set()
         self._lock = threading.Lock()
@@ -105,7 +111,8 @@ class Publisher:
             return published
         for message in messages:
             try:
-                self._publish(message.body(), self.queue, message.id, {"kind": message.kind})
+                self._publish(message.body(), durable_queue(self._queue_of(message.kind)), message.id,
+                              {"kind": message.kind})
             except Exception as exc:
                 self._discard_connection()
                 self._paused_until = time.monotonic() + self.options.broker_pause
@@ -117,12 +124,13 @@ class Publisher:
 
     def publish_dead_letter(self, message: JobMessage, error: str, attempts: int) -> bool:
         body = {**message.body(), "error": error, "attempts": attempts}
+        dead_letter_queue = durable_queue(f"{self._queue_of(message.kind)}.dead")
         try:
-            self._publish(body, self.dead_letter_queue, message.id, {"kind": message.kind, "x-error": error[:500]})
+            self._publish(body, dead_letter_queue, message.id, {"kind": message.kind, "x-error": error[:500]})
         except Exception as exc:
             self._discard_connection()
             # The outbox row is marked failed already; `jobs-failed` lists it either way.
-            log.error("could not dead-letter job %s to %s: %s: %s", message.id, self.dead_letter_queue.name,
+            log.error("could not dead-letter job %s to %s: %s: %s", message.id, dead_letter_queue.name,
                       type(exc).__name__, exc)
             return False
         return True
@@ -135,21 +143,26 @@ class Publisher:
         taken = []
         with broker_connection(self.options) as connection:
             connection.ensure_connection(max_retries=1, timeout=self.options.publish_timeout)
-            queue = self.dead_letter_queue(connection.default_channel)
-            queue.declare()
-            while True:
-                message = queue.get(no_ack=False, accept=["json"])
-                if message is None:
-                    break
-                body = message.payload
-                if ids is None or str(body.get("id")) in ids:
-                    message.ack()
-                    taken.append(body)
+            for name in self._queue_names():
+                queue = durable_queue(f"{name}.dead")(connection.default_channel)
+                queue.declare()
+                while True:
+                    message = queue.get(no_ack=False, accept=["json"])
+                    if message is None:
+                        break
+                    body = message.payload
+                    if ids is None or str(body.get("id")) in ids:
+                        message.ack()
+                        taken.append(body)
         return taken
 
-    def declare(self, channel) -> None:
-        self.queue(channel).declare()
-        self.dead_letter_queue(channel).declare()
+    def queue_names(self) -> list[str]:
+        return list(self._queue_names())
+
+    def declare(self, channel, names=None) -> None:
+        for name in names or self._queue_names():
+            durable_queue(name)(channel).declare()
+            durable_queue(f"{name}.dead")(channel).declare()
 
     @property
     def safe_url(self) -> str:

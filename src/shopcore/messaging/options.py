@@ -1,6 +1,7 @@
 """Messaging settings (`shopcore.messaging.*`), parsed and checked once at start-up."""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -52,6 +53,33 @@ PREFIX = "shopcore.messaging."
 
 
 @dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a job kind is tried: `max_attempts` tries, the n-th failed one waiting
+    `base * 2**(n-1)` seconds (at most `cap`), each wait scaled by a random factor within
+    `1 ± jitter` so that jobs failing together (a receiver down) do not all come back at once."""
+
+    max_attempts: int
+    base: float
+    cap: float
+    jitter: float = 0.0
+
+    def __post_init__(self):
+        if self.max_attempts < 1 or self.base <= 0 or self.cap < self.base or not 0 <= self.jitter < 1:
+            raise ValueError(f"invalid retry policy {self!r}")
+
+    def nominal_delay(self, attempts: int) -> float:
+        return min(self.cap, self.base * 2 ** max(0, attempts - 1))
+
+    def delay(self, attempts: int) -> float:
+        delay = self.nominal_delay(attempts)
+        return delay * random.uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else delay
+
+    def shortest_span(self) -> float:
+        """Seconds from the first try to the last at the least (every wait at its lowest jitter)."""
+        return sum(self.nominal_delay(n) * (1 - self.jitter) for n in range(1, self.max_attempts))
+
+
+@dataclass(frozen=True)
 class MessagingOptions:
     broker_url: str
     queue: str
@@ -72,6 +100,15 @@ class MessagingOptions:
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failed try: base, 2 x base, 4 x base ... capped."""
         return min(self.retry_max, self.retry_base * 2 ** max(0, attempts - 1))
+
+    @property
+    def retry_policy(self):
+        """The settings' tries and waits, for job kinds without a policy of their own."""
+        return RetryPolicy(self.max_attempts, self.retry_base, max(self.retry_base, self.retry_max))
+
+    def queue_name(self, own_queue: str = "") -> str:
+        """The broker queue of jobs registered with `queue=own_queue` (the shared one for "")."""
+        return f"{self.queue}.{own_queue}" if own_queue else self.queue
 
 
 def parse_options(settings: Mapping[str, Any]) -> MessagingOptions:

@@ -77,9 +77,12 @@ def dispatch(registry, messages: list[JobMessage]) -> list[JobMessage]:
         return []
     publisher = registry.get(PUBLISHER)
     if publisher is None:
-        for message in messages:
+        # Jobs with a queue of their own are a worker's (its relay passes run them without a broker).
+        handlers = registry.get(HANDLERS, {})
+        inline = [message for message in messages if not getattr(handlers.get(message.kind), "queue", "")]
+        for message in inline:
             process_job(registry, message.id)
-        return list(messages)
+        return inline
     published = publisher.publish(messages)
     mark_published(registry, published)
     return published

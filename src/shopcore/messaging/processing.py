@@ -21,6 +21,7 @@ import transaction
 from pyramid.request import Request, apply_request_extensions
 
 from shopcore.clock import as_utc, utcnow
+from shopcore.messaging.options import RetryPolicy
 from shopcore.messaging.models import DONE, FAILED, PENDING, OutboxMessage
 from shopcore.messaging.state import HANDLERS, OPTIONS, session_factory
 
@@ -31,6 +32,16 @@ MAX_ERROR_LENGTH = 2000
 
 class PermanentJobError(Exception):
     """Raised by a handler when trying again cannot help (a refused recipient): dead-letter at once."""
+
+
+class RetryJob(Exception):
+    """Raised by a `with_request` handler that recorded its own failed try (a webhook's response code):
+    unlike any other exception its writes are kept, committed with the attempt. The job is tried again
+    after `delay` seconds when given (else the policy's wait), or fails for good after its last try."""
+
+    def __init__(self, error: str, delay: float | None = None):
+        super().__init__(error)
+        self.delay = delay
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,13 @@ class JobHandler:
     scrub_payload: bool = False
     # Called as handler(request, job), writing in the job's transaction.
     with_request: bool = False
+    # A queue of its own, `<shopcore.messaging.queue>.<queue>` ("" for the shared one); such jobs are
+    # always run by a worker, never inside the web request that enqueued them.
+    queue: str = ""
+    # Its own tries and waits instead of the messaging settings' (None).
+    retry: RetryPolicy | None = None
+    # Jobs of its own queue one worker runs at once, in threads (I/O-bound kinds: webhooks).
+    concurrency: int = 1
 
 
 class Outcome(enum.Enum):
@@ -139,14 +157,19 @@ def _process_job(registry, message_id: str, manager) -> JobResult:
                 registration.handler(registry, job)
         except Exception as exc:
             if savepoint is not None and savepoint.is_active:
-                savepoint.rollback()  # the handler's writes go; the attempt below is recorded
+                if isinstance(exc, RetryJob):
+                    savepoint.commit()  # the handler recorded this failure itself: keep it
+                else:
+                    savepoint.rollback()  # the handler's writes go; the attempt below is recorded
             row.last_error = describe(exc)
-            if isinstance(exc, PermanentJobError) or row.attempts >= options.max_attempts:
+            policy = (registration.retry if registration is not None and registration.retry is not None
+                      else options.retry_policy)
+            if isinstance(exc, PermanentJobError) or row.attempts >= policy.max_attempts:
                 row.status, row.processed_at = FAILED, utcnow()
                 log.error("job %s (%s) failed for good after %d attempt(s): %s", row.id, row.kind,
                           row.attempts, row.last_error, exc_info=not isinstance(exc, PermanentJobError))
                 return JobResult(Outcome.FAILED, row.kind, row.attempts, row.last_error)
-            delay = options.backoff(row.attempts)
+            delay = exc.delay if isinstance(exc, RetryJob) and exc.delay is not None else policy.delay(row.attempts)
             row.status, row.published_at = PENDING, None
             row.available_at = utcnow() + datetime.timedelta(seconds=delay)
             log.warning("job %s (%s) attempt %d failed, retrying in %.1f s: %s", row.id, row.kind,

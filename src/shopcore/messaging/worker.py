@@ -16,10 +16,14 @@
 from __future__ import annotations
 
 import logging
+import queue
+import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+from kombu import Consumer as KombuConsumer
 from kombu.mixins import ConsumerMixin
 
 from shopcore.messaging.broker import JobMessage, broker_connection, durable_queue
@@ -33,6 +37,9 @@ log = logging.getLogger(__name__)
 # Pause before handing a message back when the database is unreachable, so the worker does not spin.
 DATABASE_DOWN_PAUSE = 1.0
 
+
+# While jobs run in threads, the consume loop looks this often for finished ones to ack.
+SETTLE_INTERVAL = 0.005
 
 # Finished jobs are deleted this often (not on every relay pass: it scans the finished rows).
 PURGE_INTERVAL = 3600.0
@@ -90,15 +97,30 @@ class PeriodicTasks:
 
 
 class JobConsumer(ConsumerMixin):
-    def __init__(self, registry):
+    def __init__(self, registry, queues: list[str] | None = None):
+        from shopcore.messaging import queue_names
+
         self.registry = registry
         self.options = registry[OPTIONS]
         self.publisher = registry[PUBLISHER]
+        # Every queue jobs go to unless told otherwise (`shopcore-worker CONFIG --queue NAME`).
+        self.queues = list(queues or queue_names(registry))
         self.connection = broker_connection(self.options)
         self.relay = PeriodicRelay(registry, self.options.relay_interval)
         self.periodic = PeriodicTasks(registry)
         self.ready = threading.Event()  # set once consuming; tests wait on it
         self.handled = 0
+        # Queues whose jobs run in threads (`add_job_handler(..., concurrency=N)`); never on SQLite,
+        # which writes one transaction at a time.
+        from shopcore.messaging import queue_concurrency
+
+        sqlite = registry["shopcore.engine"].dialect.name == "sqlite"
+        self.concurrency = {name: 1 if sqlite else queue_concurrency(registry, name) for name in self.queues}
+        threads = sum(n for n in self.concurrency.values() if n > 1)
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="shopcore-job") if threads else None
+        self.finished: queue.SimpleQueue = queue.SimpleQueue()
+        self.in_flight = 0
+        self._live_connection = None
 
     def run(self, _tokens=1, **kwargs):
         # The consume loop wakes at least this often, so relay passes (retries) are not late.
@@ -107,6 +129,28 @@ class JobConsumer(ConsumerMixin):
             return super().run(_tokens, **kwargs)
         except WorkerStopped:
             log.info("stopped while the broker was unreachable")
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """ConsumerMixin's loop, but polling every SETTLE_INTERVAL while jobs run in threads (so each is
+        acked as soon as it is recorded), and, once stopped, settling those before it leaves."""
+        with self.consumer_context(**kwargs) as (connection, _channel, _consumers):
+            while not self.should_stop or self.in_flight:
+                self.on_iteration()
+                if self.should_stop:
+                    time.sleep(SETTLE_INTERVAL)  # take nothing new; wait for the jobs in hand
+                    continue
+                try:
+                    connection.drain_events(timeout=SETTLE_INTERVAL if self.in_flight else safety_interval)
+                except socket.timeout:
+                    connection.heartbeat_check()
+                except OSError:
+                    if not self.should_stop:
+                        raise
+                else:
+                    yield
 
     @contextmanager
     def establish_connection(self):
@@ -115,6 +159,7 @@ class JobConsumer(ConsumerMixin):
         with self.create_connection() as connection:
             connection.ensure_connection(self.on_connection_error, self.connect_max_retries,
                                          callback=self._leave_if_stopping)
+            self._live_connection = connection
             yield connection
 
     def _leave_if_stopping(self) -> None:
@@ -122,35 +167,84 @@ class JobConsumer(ConsumerMixin):
             raise WorkerStopped()
 
     def get_consumers(self, Consumer, channel):
-        self.publisher.declare(channel)
-        return [Consumer(queues=[durable_queue(self.options.queue)], callbacks=[self.on_message],
-                         accept=["json"], prefetch_count=1)]
+        self.publisher.declare(channel, self.queues)
+        # Jobs handed back by threads of a connection that has since gone are redelivered by the broker.
+        self.finished, self.in_flight = queue.SimpleQueue(), 0
+        one_at_a_time = [name for name in self.queues if self.concurrency[name] == 1]
+        consumers = [Consumer(queues=[durable_queue(name) for name in one_at_a_time], callbacks=[self.on_message],
+                              accept=["json"], prefetch_count=1)] if one_at_a_time else []
+        for name in self.queues:
+            if self.concurrency[name] > 1:
+                # A channel of its own: prefetch is counted per channel.
+                consumers.append(KombuConsumer(self._live_connection.channel(), queues=[durable_queue(name)],
+                                               callbacks=[self.on_threaded_message], accept=["json"],
+                                               prefetch_count=self.concurrency[name]))
+        return consumers
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
-        log.info("worker consuming %s on %s", self.options.queue, connection.as_uri())
+        log.info("worker consuming %s on %s", ", ".join(self.queues), connection.as_uri())
         self.ready.set()
 
     def on_iteration(self):
+        self.settle()
         self.relay.maybe_run()
         self.periodic.maybe_run()
 
     def on_connection_error(self, exc, interval):
         log.warning("broker unreachable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, interval)
 
-    def on_message(self, body, message) -> None:
+    def _message_id(self, body, message) -> str | None:
         message_id = body.get("id") if isinstance(body, dict) else None
         if not message_id:
             log.error("malformed job message %r dead-lettered", body)
             self.publisher.publish_dead_letter(JobMessage(str(message_id), str(body)[:100]), "malformed message", 0)
             message.ack()
+            return None
+        return str(message_id)
+
+    def on_message(self, body, message) -> None:
+        message_id = self._message_id(body, message)
+        if message_id is None:
             return
         try:
-            result = process_job(self.registry, str(message_id))
+            result = process_job(self.registry, message_id)
         except Exception:
             log.exception("job %s could not be run or recorded; handing it back to the broker", message_id)
             time.sleep(DATABASE_DOWN_PAUSE)
             message.requeue()
             return
+        self._record(message, message_id, result)
+
+    def on_threaded_message(self, body, message) -> None:
+        message_id = self._message_id(body, message)
+        if message_id is None:
+            return
+        self.in_flight += 1
+        # The queue of this connection: a result coming back after a reconnection is left unacked there.
+        self.pool.submit(self._run_in_thread, message_id, message, self.finished)
+
+    def _run_in_thread(self, message_id: str, message, finished: queue.SimpleQueue) -> None:
+        try:
+            finished.put((message, message_id, process_job(self.registry, message_id)))
+        except Exception:
+            log.exception("job %s could not be run or recorded; handing it back to the broker", message_id)
+            time.sleep(DATABASE_DOWN_PAUSE)
+            finished.put((message, message_id, None))
+
+    def settle(self) -> None:
+        """On the consuming thread (channels are not thread-safe): ack what the threads finished."""
+        while True:
+            try:
+                message, message_id, result = self.finished.get_nowait()
+            except queue.Empty:
+                return
+            self.in_flight -= 1
+            if result is None:
+                message.requeue()
+            else:
+                self._record(message, message_id, result)
+
+    def _record(self, message, message_id: str, result) -> None:
         if result.outcome is Outcome.FAILED:
             self.publisher.publish_dead_letter(JobMessage(str(message_id), result.kind), result.error,
                                                result.attempts)
@@ -184,5 +278,6 @@ class InProcessRunner:
         self._stop.set()
 
 
-def make_worker(registry) -> JobConsumer | InProcessRunner:
-    return InProcessRunner(registry) if registry.get(PUBLISHER) is None else JobConsumer(registry)
+def make_worker(registry, queues: list[str] | None = None) -> JobConsumer | InProcessRunner:
+    """The worker for this registry; `queues` (broker queue names) limits what it consumes."""
+    return InProcessRunner(registry) if registry.get(PUBLISHER) is None else JobConsumer(registry, queues)

@@ -18,6 +18,7 @@ from pyramid.path import AssetResolver
 
 from shopcore.bodies import extensible_schemas
 from shopcore.plugins import CORE_OWNER, PluginError, current_owner, describe_owner, describe_owners
+from shopcore.scopes import CORE_AREA, OPERATION_SCOPES, SCOPE_AREA, ScopeError, fill_scopes, operation_scopes
 
 BASE_SPEC = Path(__file__).with_name("base.yaml")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -52,9 +53,11 @@ def merge_fragments(base: dict, fragments: list[tuple[str, dict]]) -> dict:
     component_owner = {(section, name): CORE_OWNER for section, items in spec["components"].items()
                        for name in (items or {})}
     tag_names = {tag["name"] for tag in spec["tags"]}
+    for item in spec["paths"].values():
+        fill_scopes(item, CORE_AREA, HTTP_METHODS)
 
     for owner, fragment in fragments:
-        unknown = set(fragment) - {"paths", "components", "tags", EXTEND_SCHEMAS}
+        unknown = set(fragment) - {"paths", "components", "tags", EXTEND_SCHEMAS, SCOPE_AREA}
         if unknown:
             raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)} has top-level keys it may not set: "
                                f"{', '.join(sorted(unknown))}")
@@ -72,6 +75,11 @@ def merge_fragments(base: dict, fragments: list[tuple[str, dict]]) -> dict:
                 operation_owner[operation_id] = owner
             spec["paths"][path] = copy.deepcopy(item)
             path_owner[path] = owner
+            try:
+                # Every operation states the scope an app's key needs for it (shopcore.scopes).
+                fill_scopes(spec["paths"][path], fragment.get(SCOPE_AREA) or owner or CORE_AREA, HTTP_METHODS)
+            except ScopeError as exc:
+                raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)}, path {path}: {exc}") from None
         for section, items in (fragment.get("components") or {}).items():
             target = spec["components"].setdefault(section, {})
             for name, value in (items or {}).items():
@@ -231,6 +239,7 @@ def install_spec(config) -> dict:
     spec = assemble_spec(config.registry)
     path, digest = write_spec(spec)
     config.registry["shopcore.openapi_spec"] = spec
+    config.registry[OPERATION_SCOPES] = operation_scopes(spec, HTTP_METHODS)
     config.registry["shopcore.openapi_path"] = path
     config.registry["shopcore.openapi_digest"] = digest
     config.pyramid_openapi3_spec(path, route="/openapi.yaml", route_name="openapi_yaml")

@@ -85,6 +85,7 @@ def messaging_app(shopcore_settings, committed_db, tmp_path, unique_queue):
 
     registries = []
     used_brokers: set[str] = set()
+    queues = {unique_queue}
 
     def build(configure=None, **overrides):
         settings = {
@@ -109,6 +110,9 @@ def messaging_app(shopcore_settings, committed_db, tmp_path, unique_queue):
         config.registry["shopcore.test_settings"] = settings
         config.registry["shopcore.test_wsgi_app"] = config.make_wsgi_app()
         registries.append(config.registry)
+        from shopcore.messaging import queue_names
+
+        queues.update(queue_names(config.registry))
         # Only the real test brokers have queues to delete; dead or silent ones were never reached.
         if settings.get("shopcore.broker_url") in {os.environ.get(name) for name in BROKERS.values()}:
             used_brokers.add(settings["shopcore.broker_url"])
@@ -120,7 +124,7 @@ def messaging_app(shopcore_settings, committed_db, tmp_path, unique_queue):
         if publisher is not None:
             publisher.close()
     for url in used_brokers:
-        delete_queues(url, [unique_queue, f"{unique_queue}.dead"])
+        delete_queues(url, [name for queue in sorted(queues) for name in (queue, f"{queue}.dead")])
 
 
 class WorkerThread:

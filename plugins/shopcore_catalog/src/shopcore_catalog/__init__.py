@@ -25,6 +25,8 @@ CATALOG_SETTINGS = (
 
 
 def includeme(config) -> None:
+    from shopcore_catalog.public_events import declare_public_events
+
     config.add_settings_table("shopcore.catalog.", CATALOG_SETTINGS)
     declare_points(config)
     config.add_cache_namespace(CACHE_NAMESPACE, ttl=config.get_settings()["shopcore.catalog.cache_ttl"])
@@ -33,6 +35,7 @@ def includeme(config) -> None:
     for action, doc in AUDITED_ACTIONS.items():
         config.add_audited_action(action, doc=doc)
     config.add_openapi_fragment("shopcore_catalog:openapi.yaml")
+    declare_public_events(config)
     config.include("shopcore_catalog.views")
     config.add_admin_command("seed-demo", "shopcore_catalog.demo.run_seed_demo",
                              help="Fill the catalog with demo categories and products (idempotent)",

@@ -14,7 +14,8 @@ from shopcore.plugins import PluginManifest
 from shopcore.settings import Setting, plugin_settings
 
 from shopcore_notifications.mailers import FileMailer, SmtpMailer
-from shopcore_notifications.mails import ACCOUNT_MAILS, MAIL_KINDS, SECRET_PAYLOAD_KINDS, order_mail, order_mails, send_mail_job
+from shopcore_notifications.mails import (ACCOUNT_MAILS, MAIL_KINDS, SECRET_PAYLOAD_KINDS, order_mail, order_mails,
+                                          send_mail_job, send_webhook_disabled)
 from shopcore_notifications.rendering import MailComposer, template_environment
 
 COMPOSER = "notifications.composer"
@@ -91,6 +92,10 @@ def includeme(config) -> None:
         config.add_event_subscriber(subscriber, event_type, after_commit=False)
     if "orders" in settings["shopcore.plugins"]:
         subscribe_order_mails(config)
+    if "apps" in settings["shopcore.plugins"]:
+        from shopcore_apps.events import WebhookSubscriptionDisabled  # only when the apps plugin is there
+
+        config.add_event_subscriber(send_webhook_disabled, WebhookSubscriptionDisabled, after_commit=False)
     add_job_commands(config, "mail", kind_prefix="mail.", done_word="sent")
 
     # No tables of its own: mail waits in the core's outbox (core_outbox, the `messaging` branch).

@@ -29,8 +29,9 @@ EMAIL_CHANGE_CONFIRM = "mail.email_change_confirm"
 EMAIL_CHANGE_TAKEN = "mail.email_change_taken"
 EMAIL_CHANGED = "mail.email_changed"
 EMAIL_CHANGE_UNDONE = "mail.email_change_undone"
+WEBHOOK_DISABLED = "mail.webhook_disabled"
 MAIL_KINDS = (WELCOME, PASSWORD_RESET, ORDER_PLACED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED, ORDER_EXPIRED,
-              EMAIL_CHANGE_CONFIRM, EMAIL_CHANGE_TAKEN, EMAIL_CHANGED, EMAIL_CHANGE_UNDONE)
+              EMAIL_CHANGE_CONFIRM, EMAIL_CHANGE_TAKEN, EMAIL_CHANGED, EMAIL_CHANGE_UNDONE, WEBHOOK_DISABLED)
 # Raw tokens (reset, e-mail confirmation and undo links) must not stay in the database once their mail is out.
 SECRET_PAYLOAD_KINDS = frozenset({PASSWORD_RESET, EMAIL_CHANGE_CONFIRM, EMAIL_CHANGED})
 
@@ -136,6 +137,19 @@ def order_mails() -> list[tuple[type, str]]:
 
     return [(OrderPlaced, ORDER_PLACED), (OrderPaid, ORDER_PAID), (OrderCancelled, ORDER_CANCELLED),
             (OrderShipped, ORDER_SHIPPED), (OrderExpired, ORDER_EXPIRED)]
+
+
+def send_webhook_disabled(request, event) -> None:
+    """Every active admin hears that a webhook subscription was disabled (subscribed when apps is enabled)."""
+    from sqlalchemy import select
+
+    admins = request.dbsession.execute(
+        select(User.email, User.username).where(User.is_admin.is_(True), User.is_active.is_(True))).all()
+    for email, username in admins:
+        if email:
+            request.enqueue_job(WEBHOOK_DISABLED, {"to": email, "username": username,
+                                                   "subscription_id": event.subscription_id, "url": event.url,
+                                                   "failures": event.failures, "last_error": event.last_error})
 
 
 def send_mail_job(registry, job) -> None:

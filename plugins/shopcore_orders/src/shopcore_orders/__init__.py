@@ -11,6 +11,7 @@ def includeme(config) -> None:
     from shopcore_orders.api import OrderService
     from shopcore_orders.expiry import expire_orders_task
     from shopcore_orders.points import declare_points
+    from shopcore_orders.public_events import declare_public_events
     from shopcore_orders.services import (CACHE_NAMESPACE, CHECKOUT_RATE_LIMIT, STATUS_CHANGED,
                                           order_lines_keep_product, order_service_factory)
     from shopcore_orders.settings import ORDERS_SETTINGS, PREFIX, SETTINGS_KEY, order_settings
@@ -23,6 +24,7 @@ def includeme(config) -> None:
     declare_points(config)
     config.add_audited_action(STATUS_CHANGED, doc="An admin moved an order on (shipped, delivered)")
     config.add_openapi_fragment("shopcore_orders:openapi.yaml")
+    declare_public_events(config)
     config.add_cache_namespace(CACHE_NAMESPACE)
     config.register_service_factory(order_service_factory, OrderService)
     config.add_extension(PRODUCT_REFERENCED, order_lines_keep_product)
