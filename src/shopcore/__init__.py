@@ -35,6 +35,7 @@ CORE_SUBSYSTEMS = (
     "shopcore.openapi",
     "shopcore.migrate",
     "shopcore.admin_commands",
+    "shopcore.idempotency",
     "shopcore.messaging",
     "shopcore.accounts",
     "shopcore.health",
