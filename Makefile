@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/shopcore_*)
+# Plugins whose tests need tools of their own (a `testing` extra: localstripe for the stripe plugin).
+TESTING_EXTRAS := $(patsubst %/setup.py,%,$(shell grep -l '"testing"' $(wildcard plugins/*/setup.py)))
 INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test fuzz migrate seed bench clean wheels vendor-redoc
@@ -13,6 +15,7 @@ $(INSTALLED): setup.py $(wildcard plugins/*/setup.py)
 	$(BIN)/pip install -q -e '.[testing]'
 	# The plugins require shopcore, so they go in once it is installed.
 	$(BIN)/pip install -q $(foreach p,$(PLUGINS),-e $(p))
+	$(if $(TESTING_EXTRAS),$(BIN)/pip install -q $(foreach p,$(TESTING_EXTRAS),-e '$(p)[testing]'))
 	touch $@
 
 install: $(INSTALLED)

@@ -20,7 +20,7 @@ from pyramid.threadlocal import manager as threadlocal_manager
 
 from shopcore.testing.database import SessionFactorySwitch, reset_schema
 
-SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications")
+SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications", "payments")
 
 
 def default_plugins() -> list[str]:
