@@ -260,7 +260,7 @@ class PaymentFlows:
         """A provider's event: verified by the provider's signature alone, applied once per event id."""
         extension = provider_extension(self.request.registry, provider)
         try:
-            event = call_extension(self.request, extension, self.request, method="parse_webhook")
+            event = call_extension(self.request, extension, method="parse_webhook")
         except InvalidWebhook as exc:
             log.warning("webhook for payment provider %s refused from %s: %s [request %s]", provider,
                         client_ip(self.request), exc.errors[0]["message"],
