@@ -196,3 +196,9 @@ def mails_of(make_request):
             return [row.kind for row in rows if (row.payload.get("order") or {}).get("id") == order_id]
 
     return read
+
+
+@pytest.fixture
+def concurrency(shopcore_engine) -> int:
+    """How many clients race: 24 on PostgreSQL; SQLite runs one writer at a time, so 8 keep it short."""
+    return 24 if shopcore_engine.dialect.name == "postgresql" else 8
