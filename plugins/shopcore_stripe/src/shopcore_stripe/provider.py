@@ -115,9 +115,11 @@ class StripeProvider(PaymentProvider):
             return self.intents.retrieve(reference).to_dict()
 
     def create(self, request, payment: PaymentRequest) -> ProviderPayment:
+        # The order in the metadata (what the Stripe dashboard shows; localstripe takes no `description`).
         params = {"amount": to_minor(payment.amount), "currency": payment.currency.lower(),
-                  "capture_method": self.capture_method, "description": payment.description,
-                  "metadata": {"order_id": str(payment.order_id), "user_id": str(payment.user_id)}}
+                  "capture_method": self.capture_method,
+                  "metadata": {"order_id": str(payment.order_id), "user_id": str(payment.user_id),
+                               "description": payment.description}}
         if payment.payment_method:
             params.update(payment_method=payment.payment_method, confirm=True)
         with stripe_refusals():
