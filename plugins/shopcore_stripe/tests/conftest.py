@@ -201,6 +201,12 @@ class StripeShop:
         with request_context(self.registry) as request:
             return [(e.event_type, e.event_id) for e in request.dbsession.scalars(select(WebhookEvent))]
 
+    def payment_events_for(self, reference: str) -> list[str]:
+        """The types of localstripe's events about this payment that the shop has applied (or found applied)."""
+        applied = set(dict((event_id, kind) for kind, event_id in self.processed_events()))
+        return [json.loads(body)["type"] for body, _signature in list(self.recorder.webhooks)
+                if json.loads(body)["data"]["object"]["id"] == reference and json.loads(body)["id"] in applied]
+
     def wait_for_webhook(self, event_type: str, reference: str, timeout: float = 20) -> None:
         """Until the shop has received (and answered) localstripe's event of that type for the payment."""
         def arrived():
