@@ -26,9 +26,9 @@ def test_a_payment_is_started_with_an_offered_provider_and_listed(customer_app, 
     assert customer_app.get(f"/api/orders/{order['id']}/").json["status"] == "pending"
 
 
-def test_an_unknown_or_unoffered_provider_is_a_400_naming_it(customer_app, place_order):
+def test_an_unknown_or_unoffered_provider_is_a_422_naming_it(customer_app, place_order):
     order = place_order()
-    response = customer_app.post_json(f"/api/orders/{order['id']}/payments/", {"provider": "stripe"}, status=400).json
+    response = customer_app.post_json(f"/api/orders/{order['id']}/payments/", {"provider": "stripe"}, status=422).json
     assert response["errors"] == [{"field": "provider",
                                    "message": "The shop does not take payments with 'stripe' (it takes: simulated)."}]
 

@@ -72,7 +72,7 @@ def test_without_the_simulated_provider_pay_confirms_a_started_payment_only(shop
     answer = shop.post(f"/api/orders/{order['id']}/pay/", headers=bearer, status=409).json
     assert answer["detail"] == (f"Order {order['id']} has no payment to confirm: start one with "
                                 f"POST /api/orders/{order['id']}/payments/.")
-    shop.post_json(f"/api/orders/{order['id']}/payments/", {"provider": "simulated"}, headers=bearer, status=400)
+    shop.post_json(f"/api/orders/{order['id']}/payments/", {"provider": "simulated"}, headers=bearer, status=422)
     shop.post_json(f"/api/orders/{order['id']}/payments/", {"provider": "card"}, headers=bearer, status=201)
     shop.post(f"/api/orders/{order['id']}/pay/", headers=bearer, status=200)
     assert [(provider, status) for provider, status, *_rest in payments_of(order["id"])] == [("card", "captured")]

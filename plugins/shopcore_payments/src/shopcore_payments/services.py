@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from shopcore.accounts.ratelimit import client_ip
 from shopcore.clock import utcnow
 from shopcore.db import upsert
-from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
+from shopcore.errors import Conflict, NotFound, ShopError, Unprocessable
 from shopcore.extensions import call_extension, extension_for, extension_keys
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body, public_url
 from shopcore_orders.api import OrderService
@@ -120,14 +120,15 @@ class PaymentFlows:
     # --- creating ----------------------------------------------------------------------------------------
 
     def create_payment(self, user_id: int, order_id: int, provider: str, payment_method: str | None = None) -> dict:
-        """Start paying one's own pending order with `provider` (one the shop offers)."""
-        if provider not in self.settings.providers:
-            offered = ", ".join(self.settings.providers)
-            raise InvalidInput("provider", f"The shop does not take payments with {provider!r} (it takes: {offered}).")
+        """Start paying one's own pending order with `provider` (one the shop offers: else a 422)."""
         summary = self._own_order(user_id, order_id)
         if summary["status"] != "pending":
             raise Conflict(f"Order {order_id} is {summary['status']}; only a pending order can be paid.",
                            [{"field": "status", "message": f"The order is {summary['status']}."}])
+        if provider not in self.settings.providers:
+            offered = ", ".join(self.settings.providers)
+            message = f"The shop does not take payments with {provider!r} (it takes: {offered})."
+            raise Unprocessable(message, [{"field": "provider", "message": message}])
         return payment_body(self._create(summary, provider, payment_method))
 
     def _create(self, summary: dict, provider: str, payment_method: str | None) -> Payment:
