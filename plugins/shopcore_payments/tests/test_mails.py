@@ -33,7 +33,7 @@ def test_refunds_and_returns_mail_the_customer_once_each(messaging_app, smtp_ser
     asked = app.post_json(f"/api/orders/{order['id']}/returns/", {"lines": [{"item": line, "quantity": 1}],
                                                                  "reason": "Too bright"}, headers=as_customer,
                           status=201).json
-    app.post_json(f"/api/returns/{asked['id']}/reject/", {"reason": "Used for a year"}, headers=as_admin, status=200)
+    app.post_json(f"/api/returns/{asked['id']}/reject/", {"note": "Used for a year"}, headers=as_admin, status=200)
 
     messages = smtp_server.wait_for(6)
     assert [m["Subject"] for m in messages] == [

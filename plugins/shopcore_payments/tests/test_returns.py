@@ -37,7 +37,7 @@ def test_a_return_is_approved_refunded_and_restocked(customer_app, admin_app, de
     names = [type(e).__name__ for e in payment_events]
     assert names.count("ReturnRequested") == names.count("ReturnApproved") == names.count("OrderRefunded") == 1
     admin_app.post_json(f"/api/returns/{asked['id']}/approve/", {}, status=409)
-    admin_app.post_json(f"/api/returns/{asked['id']}/reject/", {"reason": "late"}, status=409)
+    admin_app.post_json(f"/api/returns/{asked['id']}/reject/", {"note": "late"}, status=409)
 
 
 def test_a_rejected_return_frees_its_units_and_says_why(customer_app, admin_app, delivered_order):
@@ -46,7 +46,7 @@ def test_a_rejected_return_frees_its_units_and_says_why(customer_app, admin_app,
     first = ask(customer_app, order, [{"item": line["id"], "quantity": 2}]).json
     answer = ask(customer_app, order, [{"item": line["id"], "quantity": 1}], status=409).json
     assert answer["detail"] == (f"Line {line['id']} ('Desk lamp') has 0 of its 2 units left to give back; 1 asked.")
-    rejected = admin_app.post_json(f"/api/returns/{first['id']}/reject/", {"reason": "Worn"}, status=200).json
+    rejected = admin_app.post_json(f"/api/returns/{first['id']}/reject/", {"note": "Worn"}, status=200).json
     assert (rejected["status"], rejected["note"]) == ("rejected", "Worn")
     assert customer_app.get(f"/api/orders/{order['id']}/").json["status"] == "delivered"
     ask(customer_app, order, [{"item": line["id"], "quantity": 1}])

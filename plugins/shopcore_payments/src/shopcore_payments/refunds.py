@@ -245,7 +245,7 @@ class RefundsAndReturns:
         return return_body(self._load_return(return_id), refund["id"])
 
     def reject_return(self, return_id: int, *, admin_id: int, note: str) -> dict:
-        note = clean_text(note, "reason")
+        note = clean_text(note, "note")
         item = self._decide(return_id, REJECTED, admin_id, note=note)
         self.request.notify(ReturnRejected(return_id=item.id, order_id=item.order_id, user_id=item.user_id,
                                            reason=item.reason, lines=self._returned_lines(item), note=note))

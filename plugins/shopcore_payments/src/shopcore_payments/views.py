@@ -78,7 +78,7 @@ def approve_return(request):
 
 def reject_return(request):
     return _payments(request).reject_return(_path(request, "id"), admin_id=request.authenticated_userid,
-                                            note=request.openapi_validated.body["reason"])
+                                            note=request.openapi_validated.body["note"])
 
 
 def includeme(config) -> None:
