@@ -106,3 +106,20 @@ def outbox_kinds(shopcore_registry):
                     if (row.payload.get("order") or {}).get("id") == order_id]
 
     return read
+
+
+def test_an_order_expiring_in_the_worker_releases_its_open_payment(shop, live_server, shopcore_registry):
+    import datetime
+
+    from shopcore.clock import utcnow
+    from shopcore_orders.expiry import expire_pending_orders
+    from shopcore_payments.models import Payment
+
+    customer, token = shop.user("sleepy")
+    order = shop.order(token, customer, quantity=1)
+    status, payment, _ = live_server.request("POST", f"/api/orders/{order['id']}/payments/", token,
+                                             {"provider": "simulated"})
+    assert status == 201, payment
+    assert expire_pending_orders(shopcore_registry, now=utcnow() + datetime.timedelta(days=1)) == [order["id"]]
+    assert shop.scalar(select(Payment.status).where(Payment.id == payment["id"])) == "voided"
+    assert live_server.request("POST", f"/api/orders/{order['id']}/pay/", token)[0] == 409
