@@ -8,19 +8,23 @@ from shopcore.migrate import upgrade
 from shopcore.plugins import discover
 from shopcore.testing import make_test_configurator
 
-SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications")
+SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications", "payments")
 ALLOW_LISTS = [
     (),
     ("catalog",),
     ("catalog", "cart"),
     ("catalog", "cart", "orders"),
+    ("catalog", "cart", "orders", "notifications"),
+    ("catalog", "cart", "orders", "payments"),
     ("notifications",),
     SHOP_PLUGINS,
+    SHOP_PLUGINS + ("stripe",),
     SHOP_PLUGINS + ("coupons",),
 ]
 # The API paths each plugin owns, by prefix.
 PATH_PREFIXES = {"catalog": ("/api/products/", "/api/categories/"), "cart": ("/api/cart/",),
-                 "orders": ("/api/orders/",), "coupons": ("/api/coupons/", "/api/cart/coupon/")}
+                 "orders": ("/api/orders/",), "coupons": ("/api/coupons/", "/api/cart/coupon/"),
+                 "payments": ("/api/returns/",)}
 
 
 @pytest.mark.parametrize("allowed", ALLOW_LISTS, ids=lambda a: "+".join(a) or "core-only")
@@ -35,7 +39,7 @@ def test_allow_list_boots_migrates_and_holds_only_its_plugins(allowed, shopcore_
     assert [p["name"] for p in app.get("/api/plugins/").json] == list(allowed)
     tables = set(inspect(registry["shopcore.engine"]).get_table_names())
     paths = set(app.get("/swagger.json").json["paths"])
-    for plugin in set(SHOP_PLUGINS) - set(allowed):
+    for plugin in (set(SHOP_PLUGINS) | {"coupons", "stripe"}) - set(allowed):
         assert not [t for t in tables if t.startswith(f"{plugin}_")], f"{plugin} left tables behind"
         for prefix in PATH_PREFIXES.get(plugin, ()):
             assert not [p for p in paths if p.startswith(prefix)], f"{plugin} left paths behind"

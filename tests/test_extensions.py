@@ -7,7 +7,10 @@ import pytest
 
 from shopcore import plugins as plugins_module
 from shopcore.errors import Conflict, ServiceUnavailable
-from shopcore.extensions import extension_point, run_extension_point
+from typing import Protocol, runtime_checkable
+
+from shopcore.extensions import (call_extension, extension_for, extension_keys, extension_point, extensions,
+                                 run_extension_point)
 from shopcore.plugins import CONTRACT_VERSION, ENTRY_POINT_GROUP, PluginError, PluginManifest
 from shopcore.testing import make_test_configurator
 
@@ -173,8 +176,96 @@ def test_running_an_undeclared_point_is_a_programming_error(start):
 
 def test_the_shop_declares_its_points_with_their_owners(shopcore_registry, shopcore_plugins):
     owners = {"cart.price_adjustments": "cart", "orders.checkout_validators": "orders",
-              "orders.order_placed": "orders", "catalog.product_referenced": "catalog"}
+              "orders.order_placed": "orders", "orders.pay": "orders", "catalog.product_referenced": "catalog",
+              "payments.providers": "payments"}
     for name, owner in owners.items():
         if owner in shopcore_plugins:
             point = extension_point(shopcore_registry, name)
             assert (point.owner, point.failure) == (owner, "block")
+
+
+# --- points with an interface: one implementation chosen by key (contract 2.1) -------------------------
+
+@runtime_checkable
+class Greeter(Protocol):
+    def greet(self, request, name: str) -> str: ...
+
+
+class Polite:
+    def greet(self, request, name: str) -> str:
+        return f"Good day, {name}."
+
+
+class Exploding:
+    def greet(self, request, name: str) -> str:
+        raise RuntimeError("secret-internal-detail")
+
+
+def greeting_owner(failure="block", budget=1.0):
+    def includeme(config):
+        config.add_extension_point("greetings.greeters", doc="Greeting a visitor\nOne greeter, chosen by name.",
+                                   interface=Greeter, failure=failure, budget_seconds=budget)
+
+    return throwaway("greetings", includeme)
+
+
+def greeter(plugin, implementation, key):
+    def includeme(config):
+        config.add_extension("greetings.greeters", implementation, key=key)
+
+    return throwaway(plugin, includeme, requires=("greetings",))
+
+
+def greet(registry, key, name="Ada"):
+    request = SimpleNamespace(registry=registry)
+    return call_extension(request, extension_for(registry, "greetings.greeters", key), name, method="greet")
+
+
+def test_an_interface_point_calls_the_one_implementation_chosen_by_key(start):
+    registry = start(greeting_owner(), greeter("polite", Polite(), "polite"), greeter("other", Polite(), "other"))
+    assert greet(registry, "polite") == "Good day, Ada."
+    assert extension_keys(registry, "greetings.greeters") == ["polite", "other"]
+    assert [e.owner for e in extensions(registry, "greetings.greeters")] == ["polite", "other"]
+    with pytest.raises(LookupError, match="has no implementation 'missing'"):
+        extension_for(registry, "greetings.greeters", "missing")
+
+
+def test_two_plugins_adding_one_key_stop_start_up_naming_both(start):
+    with pytest.raises(PluginError, match=r"plugins 'first' and 'second' both register implementation 'polite' "
+                                          r"of extension point 'greetings.greeters'"):
+        start(greeting_owner(), greeter("first", Polite(), "polite"), greeter("second", Polite(), "polite"))
+
+
+def test_an_implementation_not_providing_the_interface_stops_start_up(start):
+    with pytest.raises(PluginError, match=r"plugin 'rude': extension 'rude' for 'greetings.greeters' does not "
+                                          r"provide Greeter"):
+        start(greeting_owner(), greeter("rude", object(), "rude"))
+
+
+def test_an_interface_point_needs_keys_and_is_not_run_as_a_whole(start):
+    with pytest.raises(PluginError, match=r"plugin 'nameless': extension for 'greetings.greeters' needs a key"):
+        start(greeting_owner(), greeter("nameless", Polite(), None))
+    registry = start(greeting_owner(), greeter("polite", Polite(), "polite"))
+    with pytest.raises(TypeError, match="call one implementation with call_extension"):
+        run_extension_point(SimpleNamespace(registry=registry), "greetings.greeters", "Ada")
+
+
+def test_a_failing_chosen_implementation_gets_the_points_policy_and_is_logged_with_its_key(start, caplog):
+    registry = start(greeting_owner(), greeter("flaky", Exploding(), "boom"))
+    with caplog.at_level(logging.ERROR, logger="shopcore.extensions"), pytest.raises(ServiceUnavailable) as caught:
+        greet(registry, "boom")
+    assert caught.value.detail == "Greeting a visitor is temporarily unavailable; try again shortly."
+    (record,) = caplog.records
+    assert "plugin 'flaky' (boom.greet)" in record.getMessage()
+    registry = start(greeting_owner(failure="proceed"), greeter("flaky", Exploding(), "boom"))
+    assert greet(registry, "boom") is None
+
+
+def test_call_extension_runs_one_implementation_of_a_plain_point_under_its_budget(start, caplog):
+    registry = start(owner_plugin("block", budget=0.05), taking_part("sluggish", slow))
+    first, second = extensions(registry, "scores.adjust")
+    request = SimpleNamespace(registry=registry)
+    assert call_extension(request, second, 2) == 3
+    with caplog.at_level(logging.WARNING, logger="shopcore.extensions"), pytest.raises(ServiceUnavailable):
+        call_extension(request, first, 2)
+    assert "plugin 'sluggish'" in caplog.records[0].getMessage()

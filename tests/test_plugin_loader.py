@@ -59,7 +59,7 @@ def test_contract_version_mismatch_is_refused():
 def test_a_1x_plugin_is_refused_pointing_to_the_upgrade_section():
     plugins = available(manifest("old", api="1.0"))
     with pytest.raises(PluginError, match=r"plugin 'old' is written for plugin contract 1.0, this shopcore provides "
-                                          r"2.0; see docs/plugins.md, section \"From 1.0 to 2.0\""):
+                                          r"2.1; see docs/plugins.md, section \"From 1.0 to 2.0\""):
         resolve_plugins(["old"], plugins)
 
 

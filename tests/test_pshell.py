@@ -18,7 +18,7 @@ def test_pshell_setup_offers_session_models_and_services(tmp_path, monkeypatch):
         assert env["models"]["User"].__tablename__ == "core_users"
         assert env["User"] is env["models"]["User"]
         for name in env["plugins"]:
-            assert name in ("catalog", "cart", "orders", "notifications")
+            assert name in ("catalog", "cart", "orders", "notifications", "payments")
         from shopcore_catalog.api import CatalogService
 
         assert "CatalogService" in env["services"]

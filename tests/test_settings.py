@@ -18,7 +18,7 @@ def test_defaults_apply():
     assert settings["shopcore.cache.ttl"] == 600
     assert settings["shopcore.cache.backend"] == "shopcore.cache.memory"
     assert settings["shopcore.cache.max_entries"] == 1000
-    assert settings["shopcore.plugins"] == ["catalog", "cart", "orders", "notifications"]
+    assert settings["shopcore.plugins"] == ["catalog", "cart", "orders", "notifications", "payments"]
 
 
 def test_seed_database_variables_compose_a_postgres_url():

@@ -37,6 +37,7 @@ CORE_SUBSYSTEMS = (
     "shopcore.public_events",
     "shopcore.migrate",
     "shopcore.admin_commands",
+    "shopcore.idempotency",
     "shopcore.messaging",
     "shopcore.audit",
     "shopcore.accounts",

@@ -96,6 +96,8 @@ def describe(discriminator, actions: list[dict]) -> str:
         provider = discriminator[2]
         name = f"{getattr(provider, '__module__', '?')}.{getattr(provider, '__qualname__', repr(provider))}"
         return f"body extension {discriminator[1]!r} with provider {name}"
+    if kind == "shopcore.extension_key" and len(discriminator) == 3:
+        return f"implementation {discriminator[2]!r} of extension point {discriminator[1]!r}"
     if kind == "shopcore.identity_verifier":
         return "the identity verifier"
     if kind == "view":

@@ -2,6 +2,7 @@
 column types and statements every plugin shares (`AwareDateTime`, `upsert`)."""
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from typing import Any, Iterable, Mapping
@@ -179,6 +180,34 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def _sqlite_begin(connection) -> None:
     immediate = connection.get_execution_options().get(SQLITE_WRITE_LOCK)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextlib.contextmanager
+def schema_change_transaction(engine: Engine):
+    """A connection in a transaction for schema changes (migrations), committed when the block ends.
+
+    On SQLite a migration that changes a constraint copies the table and drops the old one (alembic's
+    batch mode), and with foreign keys on, dropping a table deletes the rows that reference it (ON
+    DELETE CASCADE): an order's lines would go with the old orders table. So, as SQLite's own
+    procedure for such changes says, foreign keys are switched off before the transaction begins
+    (the pragma does nothing inside one), every reference is checked before it commits, and they are
+    switched on again afterwards. Other databases change schemas in place.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the schema change leaves {len(broken)} row(s) referencing rows that do "
+                                           f"not exist (first: table {broken[0][0]}, row {broken[0][1]})")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -13,6 +13,20 @@ A point's name is `<owner plugin>.<point>`; declaring a name twice (two plugins,
 and adding to a point nobody declared are start-up errors, both checked at commit so include order
 does not matter.
 
+Some points choose one implementation rather than ask them all (contract 2.1): a payment is taken
+by the provider the customer picked. Such a point is declared with an `interface` (a
+`runtime_checkable` Protocol); each implementation is an object providing it, added under a `key`
+unique within the point (two plugins adding one key clash at start-up, both named), and the owner
+calls one method of one implementation:
+
+    config.add_extension_point("payments.providers", doc="...", interface=PaymentProvider, budget_seconds=30)
+    config.add_extension("payments.providers", StripeProvider(...), key="stripe")        # another plugin
+    call_extension(request, extension_for(request.registry, "payments.providers", "stripe"), payment,
+                   method="create")
+
+`call_extension` runs one implementation (any point's: the orders plugin asks its `orders.pay`
+implementations one at a time until one takes the payment) under the same contract as below.
+
 `run_extension_point` enforces the point's contract on every call:
 
 - implementations run in `order` (lower first; ties keep include order); their results come back
@@ -59,6 +73,7 @@ class ExtensionPoint:
     budget_seconds: float
     failure: str
     owner: str
+    interface: type | None = None
 
     @property
     def summary(self) -> str:
@@ -72,12 +87,18 @@ class Extension(NamedTuple):
     order: int
     sequence: int
     owner: str
-    implementation: Callable
+    point: str
+    key: str | None
+    implementation: Any
 
 
 def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = DEFAULT_BUDGET_SECONDS,
-                        failure: str = "block") -> None:
-    """Declare a decision point this plugin calls with `run_extension_point`."""
+                        failure: str = "block", interface: type | None = None) -> None:
+    """Declare a decision point this plugin calls with `run_extension_point` (or `call_extension`).
+
+    With `interface` (a `runtime_checkable` Protocol) the implementations are objects providing it,
+    each added under a key, and the owner calls one of them with `call_extension(..., method=...)`.
+    """
     owner = current_owner(config)
     if not isinstance(name, str) or "." not in name.strip(".") or name != name.strip():
         raise ConfigurationError(f"extension point name {name!r} must be '<owner plugin>.<point>'")
@@ -88,7 +109,9 @@ def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = 
         raise ConfigurationError(f"extension point {name!r}: budget_seconds must be a positive number")
     if not isinstance(doc, str) or not doc.strip():
         raise ConfigurationError(f"extension point {name!r}: doc must say what the point is for")
-    point = ExtensionPoint(name, doc.strip(), float(budget_seconds), failure, owner)
+    if interface is not None and not getattr(interface, "_is_runtime_protocol", False):
+        raise ConfigurationError(f"extension point {name!r}: interface must be a runtime_checkable Protocol")
+    point = ExtensionPoint(name, doc.strip(), float(budget_seconds), failure, owner, interface)
 
     def register():
         config.registry.setdefault(POINTS, {})[name] = point
@@ -96,12 +119,17 @@ def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = 
     config.action(("shopcore.extension_point", name), register, order=POINT_ACTION_ORDER)
 
 
-def add_extension(config, name: str, implementation: Callable, order: int = 0) -> None:
-    """Take part in a declared point; `implementation` is called with the point's arguments."""
+def add_extension(config, name: str, implementation: Any, order: int = 0, key: str | None = None) -> None:
+    """Take part in a declared point; `implementation` is called with the point's arguments.
+
+    `key` names the implementation within the point (a payment provider's name): two implementations
+    with one key stop start-up naming both plugins. A point declared with an `interface` takes an
+    object providing it (not a callable), and a key.
+    """
     owner = current_owner(config)
     implementation = config.maybe_dotted(implementation)
-    if not callable(implementation):
-        raise ConfigurationError(f"extension for {name!r} must be callable")
+    if key is not None and (not isinstance(key, str) or not key.strip() or key != key.strip()):
+        raise ConfigurationError(f"extension for {name!r}: key must be a non-empty name, got {key!r}")
 
     def register():
         registry = config.registry
@@ -110,11 +138,24 @@ def add_extension(config, name: str, implementation: Callable, order: int = 0) -
             declared = ", ".join(sorted(points)) or "none"
             raise PluginError(f"{describe_owner(owner)} adds to extension point {name!r}, which no enabled "
                               f"plugin declares (declared: {declared})")
+        interface = points[name].interface
+        if interface is None and not callable(implementation):
+            raise PluginError(f"{describe_owner(owner)}: extension for {name!r} must be callable")
+        if interface is not None:
+            if key is None:
+                raise PluginError(f"{describe_owner(owner)}: extension for {name!r} needs a key (the point "
+                                  f"chooses one implementation by it)")
+            if not isinstance(implementation, interface):
+                raise PluginError(f"{describe_owner(owner)}: extension {key!r} for {name!r} does not provide "
+                                  f"{interface.__qualname__}")
         entries = registry.setdefault(IMPLEMENTATIONS, {}).setdefault(name, [])
-        entries.append(Extension(order, len(entries), owner, implementation))
+        entries.append(Extension(order, len(entries), owner, name, key, implementation))
         entries.sort(key=lambda entry: (entry.order, entry.sequence))
 
     config.action(("shopcore.extension", name, implementation), register, order=IMPLEMENTATION_ACTION_ORDER)
+    if key is not None:
+        # A second implementation under the same key is a clash Pyramid finds at the commit.
+        config.action(("shopcore.extension_key", name, key), None)
 
 
 def extension_point(registry, name: str) -> ExtensionPoint:
@@ -130,32 +171,71 @@ def extensions(registry, name: str) -> list[Extension]:
     return list(registry.get(IMPLEMENTATIONS, {}).get(name, ()))
 
 
+def extension_for(registry, name: str, key: str) -> Extension:
+    """The implementation of `name` added under `key`; LookupError when there is none."""
+    for extension in extensions(registry, name):
+        if extension.key == key:
+            return extension
+    raise LookupError(f"extension point {name!r} has no implementation {key!r}")
+
+
+def extension_keys(registry, name: str) -> list[str]:
+    """The keys of the implementations of `name` that have one, in call order."""
+    return [extension.key for extension in extensions(registry, name) if extension.key is not None]
+
+
+_FAILED = object()
+
+
+def _call(request, point: ExtensionPoint, extension: Extension, method: str | None, args, kwargs):
+    """One implementation's answer under the point's policy, or `_FAILED` (policy `proceed`)."""
+    what = extension.key if method is None else f"{extension.key}.{method}"
+    label = f"{describe_owner(extension.owner)}{f' ({what})' if extension.key else ''}"
+    started = time.perf_counter()
+    try:
+        target = extension.implementation if method is None else getattr(extension.implementation, method)
+        result = target(request, *args, **kwargs)
+    except ShopError:
+        raise
+    except Exception:
+        log.exception("extension of %s on point %s failed (policy %s) [request %s]",
+                      label, point.name, point.failure, request_id(request))
+        _fail(point)
+        return _FAILED
+    elapsed = time.perf_counter() - started
+    if elapsed > point.budget_seconds:
+        log.warning("extension of %s on point %s took %.3f s, over its budget of %.3f s (policy %s) [request %s]",
+                    label, point.name, elapsed, point.budget_seconds, point.failure, request_id(request))
+        _fail(point)
+        return _FAILED
+    return result
+
+
+def call_extension(request, extension: Extension, *args: Any, method: str | None = None, **kwargs: Any) -> Any:
+    """Call one implementation (`extension`, from `extensions` or `extension_for`) with `(request, *args)`,
+    or its `method` for a point with an interface, under the point's budget and failure policy.
+
+    A `ShopError` it raises propagates; another failure or a budget overrun is logged with the plugin's
+    name and is the point's 503 (`block`) or gives None (`proceed`).
+    """
+    point = extension_point(request.registry, extension.point)
+    result = _call(request, point, extension, method, args, kwargs)
+    return None if result is _FAILED else result
+
+
 def run_extension_point(request, name: str, *args: Any) -> list:
     """Call every implementation of `name` with `(request, *args)`; their results, in order.
 
     Failures and budget overruns are handled by the point's policy (see the module docstring).
     """
     point = extension_point(request.registry, name)
+    if point.interface is not None:
+        raise TypeError(f"extension point {name!r} has an interface: call one implementation with call_extension")
     results = []
     for extension in extensions(request.registry, name):
-        started = time.perf_counter()
-        try:
-            result = extension.implementation(request, *args)
-        except ShopError:
-            raise
-        except Exception:
-            log.exception("extension of %s on point %s failed (policy %s) [request %s]",
-                          describe_owner(extension.owner), name, point.failure, request_id(request))
-            _fail(point)
-            continue
-        elapsed = time.perf_counter() - started
-        if elapsed > point.budget_seconds:
-            log.warning("extension of %s on point %s took %.3f s, over its budget of %.3f s (policy %s) [request %s]",
-                        describe_owner(extension.owner), name, elapsed, point.budget_seconds, point.failure,
-                        request_id(request))
-            _fail(point)
-            continue
-        results.append(result)
+        result = _call(request, point, extension, None, args, {})
+        if result is not _FAILED:
+            results.append(result)
     return results
 
 
@@ -174,5 +254,5 @@ def includeme(config) -> None:
     config.add_directive("add_extension", add_extension, action_wrap=True)
 
 
-__all__ = ["Extension", "ExtensionPoint", "add_extension", "add_extension_point", "extension_point",
-           "extensions", "run_extension_point"]
+__all__ = ["Extension", "ExtensionPoint", "add_extension", "add_extension_point", "call_extension", "extension_for",
+           "extension_keys", "extension_point", "extensions", "run_extension_point"]

@@ -22,7 +22,7 @@ from alembic.util import to_tuple
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import AssetResolver
 
-from shopcore.db import Base
+from shopcore.db import Base, schema_change_transaction
 from shopcore.plugins import PluginError, PluginManifest, installed_manifests
 
 
@@ -138,7 +138,7 @@ def upgrade(registry, revision: str = "heads", connection=None) -> None:
     to alembic as it is.
     """
     if connection is None:
-        with registry["shopcore.engine"].begin() as connection:
+        with schema_change_transaction(registry["shopcore.engine"]) as connection:
             _upgrade(registry, revision, connection)
     else:
         _upgrade(registry, revision, connection)
@@ -220,7 +220,7 @@ def drop_plugin(registry, name: str, connection=None, confirm=None) -> tuple[str
     one another migrated plugin's migrations depend on.
     """
     if connection is None:
-        with registry["shopcore.engine"].begin() as connection:
+        with schema_change_transaction(registry["shopcore.engine"]) as connection:
             return drop_plugin(registry, name, connection, confirm)
     if name in {manifest.name for manifest in registry.get("shopcore.plugins", [])}:
         raise MigrationError(f"plugin {name!r} is enabled: remove it from shopcore.plugins first")

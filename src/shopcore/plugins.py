@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Sequence
 ENTRY_POINT_GROUP = "shopcore.plugins"
 # The plugin contract's version. A plugin states the major version it was written for;
 # a different major means directives or events it relies on may have changed.
-CONTRACT_VERSION = "2.0"
+CONTRACT_VERSION = "2.1"
 # Where docs/plugins.md tells a 1.x plugin's author what changed.
 UPGRADE_SECTION = 'docs/plugins.md, section "From 1.0 to 2.0"'
 # The owner of everything the core itself configures; plugins are owned by their allow-list name.

@@ -87,7 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Database URL; or the seed's DB_NAME, DB_USER, DB_PASSWORD, DB_HOST, DB_PORT for PostgreSQL."),
     Setting("shopcore.db.connect_timeout", 5, parse_positive_int, (),
             "Seconds to wait for a database connection before answering 503."),
-    Setting("shopcore.plugins", ["catalog", "cart", "orders", "notifications"], parse_list,
+    Setting("shopcore.plugins", ["catalog", "cart", "orders", "notifications", "payments"], parse_list,
             ("SHOPCORE_PLUGINS",), "Allow-list of plugins to load, by name."),
     Setting("shopcore.redis_url", "", parse_str, ("REDIS_URL",),
             "Redis for cache, token revocation and rate limits; empty keeps them in process memory."),
@@ -333,8 +333,9 @@ def settings_table_markdown(tables: Iterable[SettingsTable] | None = None) -> st
     return "\n".join(rows)
 
 
-# The plugins whose settings the README lists: the shop's own, the coupons example, and apps (keys, webhooks).
-README_PLUGINS = ("catalog", "cart", "orders", "notifications", "coupons", "apps")
+# The plugins whose settings the README lists: the shop's own, payments and stripe, the coupons example,
+# and apps (keys, webhooks).
+README_PLUGINS = ("catalog", "cart", "orders", "notifications", "payments", "stripe", "coupons", "apps")
 README_BLOCK_START = "<!-- settings-table"
 README_BLOCK_END = "<!-- end settings-table -->"
 

@@ -401,7 +401,7 @@ def test_the_wheels_hold_every_file_of_the_packages(installed_shop):
 
 def test_a_plugin_written_from_the_guide_is_tested_migrated_served_and_called(installed_shop):
     shop = installed_shop
-    assert installed_contract(shop) == "2.0"
+    assert installed_contract(shop).startswith("2.")  # 2.x: a 2.0 plugin loads on any minor
     assert has_body_extensions(shop)
     contract_2 = body_extensions = True
     source = write_plugin(shop.folder, contract_2, body_extensions)

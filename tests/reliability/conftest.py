@@ -103,6 +103,10 @@ class Operation:
         return bool(self.spec.get("parameters") or self.has_body)
 
     def url(self, **ids) -> str:
+        """The path with its parameter filled: `id=` fills whichever path parameter there is (an order's
+        id, a provider's name), as each path here has one."""
+        if "id" in ids and len(ids) == 1:
+            return self.path.format(**{name: ids["id"] for name in self.path_parameters})
         return self.path.format(**ids)
 
     def __str__(self) -> str:
@@ -339,6 +343,20 @@ class Shop:
         assert response.status_int in (200, 201), response.text
         return response.json["id"]
 
+    def delivered_order_return(self, actor: Actor) -> int:
+        """A return asked for by `actor` on a new order of theirs, paid and delivered (an admin ships it)."""
+        order_id = self.order(actor, paid=True)
+        admin = self.user(f"shipper{self._made}", is_admin=True)
+        self._made += 1
+        for status in ("shipped", "delivered"):
+            response = admin.client.request("PATCH", f"/api/orders/{order_id}/status/", {"status": status})
+            assert response.status_int == 200, response.text
+        line = actor.client.request("GET", f"/api/orders/{order_id}/").json["items"][0]
+        response = actor.client.request("POST", f"/api/orders/{order_id}/returns/",
+                                        {"lines": [{"item": line["id"], "quantity": 1}], "reason": "Too small"})
+        assert response.status_int == 201, response.text
+        return response.json["id"]
+
     def order(self, actor: Actor, lines: int = 1, *, paid: bool = False, address: str = CHECKOUT["shipping_address"],
               product_name: str | None = None) -> int:
         for _ in range(lines):
@@ -445,6 +463,14 @@ def fill_shop(shop: Shop, actor: Actor) -> Objects:
         # A subscription's ids take valid events, which no generated body names: made by the plugin's kit.
         subscription, delivery = make_webhook_objects(shop.registry, lambda registry: shop.product())
         ids["/api/webhooks/"], ids["/api/webhook-deliveries/"] = [subscription], [delivery]
+    if shop.has("createReturn", "payOrder", "setOrderStatus"):
+        ids["/api/returns/"] = [shop.delivered_order_return(actor)]
+    for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
+        # A path parameter naming something rather than an object (a payment provider) takes its example.
+        for parameter in operation.spec.get("parameters", []):
+            schema = parameter.get("schema", {})
+            if parameter.get("in") == "path" and schema.get("type") == "string" and "example" in schema:
+                ids.setdefault(resource_of(operation.path), [schema["example"]])
     # Collections of plugins this suite knows nothing about: one object each through their own POST.
     for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
         collection = resource_of(operation.path)

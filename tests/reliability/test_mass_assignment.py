@@ -15,7 +15,7 @@ PRIVILEGED = ("id", "pk", "user", "user_id", "owner", "owner_id", "customer", "t
               "permissions", "created_at", "updated_at", "date_joined", "last_login", "tokens_valid_after",
               "password_hash", "paid_at", "unit_price", "adjustments", "items")
 # The operations whose purpose is to set one of those fields.
-OWN_ENDPOINTS = {("setOrderStatus", "status")}
+OWN_ENDPOINTS = {("setOrderStatus", "status"), ("createRefund", "amount")}
 
 
 def walk_objects(schema, resolve, path="body"):

@@ -11,6 +11,14 @@ from shopcore_catalog.api import CatalogService
 SHOP = {"shipping_address": "1 Main St, Springfield", "payment_method": "credit_card"}
 
 
+@pytest.fixture(scope="session")
+def shopcore_plugins() -> list[str]:
+    """The orders plugin on its own (with what it requires, and the mails): its bodies carry no other
+    plugin's fields, and pay is its own simulation. The payments plugin's suite runs the seed's pay
+    and cancel through payments (`plugins/shopcore_payments/tests/test_seed_pay_and_cancel.py`)."""
+    return ["catalog", "cart", "orders", "notifications"]
+
+
 @pytest.fixture
 def shop_details() -> dict:
     """A valid checkout body."""

@@ -61,10 +61,16 @@ def test_checkout_places_a_pending_order_copying_prices_and_empties_the_cart(
         "id": body["id"], "user": customer_app.user_id, "status": "pending",
         "subtotal": "105.00", "total_price": "105.00",
         "shipping_address": "1 Main St, Springfield", "payment_method": "credit_card",
-        "items": [{"product": lamp, "product_name": "Desk lamp", "quantity": 2, "price": "12.50"},
-                  {"product": chair, "product_name": "Chair", "quantity": 2, "price": "40.00"}],
-        "adjustments": [],
+        "items": [{"id": body["items"][0]["id"], "product": lamp, "product_name": "Desk lamp", "quantity": 2,
+                   "price": "12.50"},
+                  {"id": body["items"][1]["id"], "product": chair, "product_name": "Chair", "quantity": 2,
+                   "price": "40.00"}],
+        "adjustments": [], "shipped_at": None, "delivered_at": None,
     }
+    # Each line carries its own id (what a return or a refund names), the same when the order is read.
+    shown = customer_app.get(f"/api/orders/{body['id']}/").json
+    assert [item["id"] for item in shown["items"]] == [item["id"] for item in body["items"]]
+    assert len({item["id"] for item in body["items"]}) == 2
     assert (stock_of(lamp), stock_of(chair)) == (3, 0)
     assert cart_of(customer_app.user_id) == []
     # The event carries what a subscriber needs: the total and every line at the price paid.
@@ -86,7 +92,8 @@ def test_order_history_keeps_the_name_and_price_paid_whatever_the_catalog_does(
         catalog.delete_product(lamp)
         assert catalog.get_product(lamp).is_active is False
     shown = customer_app.get(f"/api/orders/{order['id']}/").json
-    assert shown["items"] == [{"product": lamp, "product_name": "Desk lamp", "quantity": 1, "price": "12.50"}]
+    assert shown["items"] == [{"id": order["items"][0]["id"], "product": lamp, "product_name": "Desk lamp",
+                               "quantity": 1, "price": "12.50"}]
     assert shown["total_price"] == "12.50"
 
 

@@ -1,4 +1,5 @@
-"""Idempotency-Key on checkout and pay: replay, a different request (422), in flight (409), per user, 24 hours."""
+"""Idempotency-Key on checkout and pay (the core's `shopcore.idempotency`): replay, a different request (422),
+in flight (409), per user, 24 hours."""
 import datetime
 import json
 
@@ -6,8 +7,9 @@ import pytest
 from pyramid.request import Request
 from sqlalchemy import func, select, update
 
-from shopcore_orders.idempotency import ABANDONED_AFTER, KEY_LIFETIME, request_fingerprint
-from shopcore_orders.models import IdempotencyKey, Order, utcnow
+from shopcore.clock import utcnow
+from shopcore.idempotency import ABANDONED_AFTER, KEY_LIFETIME, IdempotencyKey, request_fingerprint
+from shopcore_orders.models import Order
 
 CHECKOUT = "/api/orders/checkout/"
 
@@ -198,7 +200,7 @@ def test_the_admin_command_purges_every_users_expired_keys(customer_app, other_c
     import transaction
     from pyramid.request import apply_request_extensions
 
-    from shopcore_orders.commands import purge_idempotency_keys
+    from shopcore.idempotency import purge_idempotency_keys
 
     for app, key in ((customer_app, "old"), (other_customer_app, "old"), (customer_app, "new")):
         filled_cart(app=app)

@@ -27,6 +27,7 @@ from shopcore.accounts.models import EmailChange, KnownLoginAddress, PasswordRes
 from shopcore.audit.models import AuditEntry
 from shopcore.clock import utcnow
 from shopcore.extensions import run_extension_point
+from shopcore.idempotency import IdempotencyKey
 from shopcore.messaging.models import OutboxMessage
 from shopcore.messaging.outbox import forget_jobs_mentioning, payload_mentions
 
@@ -115,6 +116,8 @@ def erase_account(request, user: User) -> list[str]:
     cancelled = forget_jobs_mentioning(session, _addresses(session, user) | {user.username})
     session.execute(delete(EmailChange).where(EmailChange.user_id == user.id))
     session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
+    # Stored answers of checkouts and payments repeat addresses and names: the keys go with the person.
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user.id))
     forget_addresses(request, user.id)
     erased = f"erased:{user.id}"
     user.username = user.username_key = user.username_skeleton = erased

@@ -20,7 +20,7 @@ from pyramid.threadlocal import manager as threadlocal_manager
 
 from shopcore.testing.database import SessionFactorySwitch, reset_schema
 
-SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications")
+SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications", "payments")
 
 
 def default_plugins() -> list[str]:
@@ -264,17 +264,18 @@ def make_committed_request(shopcore_registry, committed_db):
 
 @pytest.fixture
 def register_extension(shopcore_registry):
-    """`register_extension(point, implementation, order=0)`: a decision hook for this test only.
+    """`register_extension(point, implementation, order=0, key=None)`: an extension for this test only.
 
-    Goes through `config.add_extension`, exactly as a plugin's includeme would.
+    Goes through `config.add_extension`, exactly as a plugin's includeme would (a payment provider of
+    the test's own: `register_extension("payments.providers", provider, key="testpay")`).
     """
     from pyramid.config import Configurator
 
     added = []
 
-    def register(point: str, implementation, order: int = 0) -> None:
+    def register(point: str, implementation, order: int = 0, key: str | None = None) -> None:
         config = Configurator(registry=shopcore_registry)
-        config.add_extension(point, implementation, order=order)
+        config.add_extension(point, implementation, order=order, key=key)
         config.commit()
         added.append((point, implementation))
 

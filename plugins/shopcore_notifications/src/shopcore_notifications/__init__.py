@@ -1,4 +1,4 @@
-"""shopcore plugin `notifications`: mail for account and order events, through the core's job outbox.
+"""shopcore plugin `notifications`: mail for account, order, refund and return events, through the core's job outbox.
 
 Settings (besides the core's `shopcore.mail.*`, `shopcore.shop_name`, `shopcore.base_url`):
 - `shopcore.notifications.template_dir`: a folder whose templates replace the shipped ones by name.
@@ -15,7 +15,7 @@ from shopcore.settings import Setting, plugin_settings
 
 from shopcore_notifications.mailers import FileMailer, SmtpMailer
 from shopcore_notifications.mails import (ACCOUNT_MAILS, MAIL_KINDS, SECRET_PAYLOAD_KINDS, order_mail, order_mails,
-                                          send_mail_job, send_webhook_disabled)
+                                          payment_mails, send_mail_job, send_webhook_disabled)
 from shopcore_notifications.rendering import MailComposer, template_environment
 
 COMPOSER = "notifications.composer"
@@ -74,6 +74,12 @@ def subscribe_order_mails(config) -> None:
         config.add_event_subscriber(order_mail(kind, more_specific), event_type, after_commit=False)
 
 
+def subscribe_payment_mails(config) -> None:
+    """Mail on the payments plugin's refunds and returns (its event classes are imported only now)."""
+    for event_type, subscriber in payment_mails():
+        config.add_event_subscriber(subscriber, event_type, after_commit=False)
+
+
 def includeme(config) -> None:
     config.add_settings_table("shopcore.notifications.", NOTIFICATIONS_SETTINGS)
     settings = config.get_settings()
@@ -96,6 +102,8 @@ def includeme(config) -> None:
         from shopcore_apps.events import WebhookSubscriptionDisabled  # only when the apps plugin is there
 
         config.add_event_subscriber(send_webhook_disabled, WebhookSubscriptionDisabled, after_commit=False)
+    if "payments" in settings["shopcore.plugins"]:
+        subscribe_payment_mails(config)
     add_job_commands(config, "mail", kind_prefix="mail.", done_word="sent")
 
     # No tables of its own: mail waits in the core's outbox (core_outbox, the `messaging` branch).

@@ -25,13 +25,17 @@ ORDER_PAID = "mail.order_paid"
 ORDER_CANCELLED = "mail.order_cancelled"
 ORDER_SHIPPED = "mail.order_shipped"
 ORDER_EXPIRED = "mail.order_expired"
+ORDER_REFUNDED = "mail.order_refunded"
+RETURN_REQUESTED = "mail.return_requested"
+RETURN_REJECTED = "mail.return_rejected"
 EMAIL_CHANGE_CONFIRM = "mail.email_change_confirm"
 EMAIL_CHANGE_TAKEN = "mail.email_change_taken"
 EMAIL_CHANGED = "mail.email_changed"
 EMAIL_CHANGE_UNDONE = "mail.email_change_undone"
 WEBHOOK_DISABLED = "mail.webhook_disabled"
 MAIL_KINDS = (WELCOME, PASSWORD_RESET, ORDER_PLACED, ORDER_PAID, ORDER_CANCELLED, ORDER_SHIPPED, ORDER_EXPIRED,
-              EMAIL_CHANGE_CONFIRM, EMAIL_CHANGE_TAKEN, EMAIL_CHANGED, EMAIL_CHANGE_UNDONE, WEBHOOK_DISABLED)
+              EMAIL_CHANGE_CONFIRM, EMAIL_CHANGE_TAKEN, EMAIL_CHANGED, EMAIL_CHANGE_UNDONE, WEBHOOK_DISABLED,
+              ORDER_REFUNDED, RETURN_REQUESTED, RETURN_REJECTED)
 # Raw tokens (reset, e-mail confirmation and undo links) must not stay in the database once their mail is out.
 SECRET_PAYLOAD_KINDS = frozenset({PASSWORD_RESET, EMAIL_CHANGE_CONFIRM, EMAIL_CHANGED})
 
@@ -150,6 +154,57 @@ def send_webhook_disabled(request, event) -> None:
             request.enqueue_job(WEBHOOK_DISABLED, {"to": email, "username": username,
                                                    "subscription_id": event.subscription_id, "url": event.url,
                                                    "failures": event.failures, "last_error": event.last_error})
+
+
+def _customer_and_order(request, event) -> tuple | None:
+    user = request.dbsession.get(User, event.user_id)
+    if user is None:
+        log.warning("%s for order %s: user %s does not exist; no mail", type(event).__name__, event.order_id,
+                    event.user_id)
+        return None
+    from shopcore_orders.api import OrderService  # only subscribed when the payments (and orders) plugin is there
+
+    return user, request.find_service(OrderService).order_summary(event.order_id)
+
+
+def send_refund_mail(request, event) -> None:
+    """`OrderRefunded`: how much came back, why, for which lines, and how much so far."""
+    found = _customer_and_order(request, event)
+    if found is None:
+        return
+    user, summary = found
+    names = {item["id"]: item["product_name"] for item in summary["items"]}
+    refund = {"amount": event.amount, "currency": event.currency, "reason": event.reason, "status": event.status,
+              "refunded_total": event.refunded_total, "captured_total": event.captured_total,
+              "return_id": event.return_id,
+              "lines": [{"product_name": names.get(line.order_line_id, f"line {line.order_line_id}"),
+                         "quantity": line.quantity, "amount": line.amount} for line in event.refund_lines]}
+    request.enqueue_job(ORDER_REFUNDED, {"to": user.email, "username": user.username,
+                                         "order": order_snapshot(summary), "refund": jsonable(refund)})
+
+
+def return_mail(kind: str) -> Callable:
+    """`ReturnRequested` / `ReturnRejected`: the return's lines, its reason (and the shop's note)."""
+    def send_return_mail(request, event) -> None:
+        found = _customer_and_order(request, event)
+        if found is None:
+            return
+        user, summary = found
+        ret = {"id": event.return_id, "reason": event.reason, "note": getattr(event, "note", ""),
+               "lines": [{"product_name": line.product_name, "quantity": line.quantity} for line in event.lines]}
+        request.enqueue_job(kind, {"to": user.email, "username": user.username, "order": order_snapshot(summary),
+                                   "ret": ret})
+
+    send_return_mail.__qualname__ = f"send_{template_name(kind)}"
+    return send_return_mail
+
+
+def payment_mails() -> list[tuple[type, Callable]]:
+    """(event class, subscriber) for the payments plugin's events; imported only when it is enabled."""
+    from shopcore_payments.events import OrderRefunded, ReturnRejected, ReturnRequested
+
+    return [(OrderRefunded, send_refund_mail), (ReturnRequested, return_mail(RETURN_REQUESTED)),
+            (ReturnRejected, return_mail(RETURN_REJECTED))]
 
 
 def send_mail_job(registry, job) -> None:

@@ -4,7 +4,10 @@
 
     orders = request.find_service(OrderService)     # bound to this request and its transaction
 
-States: pending -> paid | cancelled; paid -> shipped -> delivered. Each move is one conditional
+States (the diagram is in docs/orders.md): pending -> paid | cancelled; paid -> shipped -> delivered;
+paid, shipped, delivered or partially_refunded -> partially_refunded | refunded (the payments plugin's
+refunds, contract 2.1). A partially refunded order may still be shipped (if it was not) and delivered
+(if shipped): `shipped_at` and `delivered_at` keep the fulfilment. Each move is one conditional
 UPDATE on the current status, so racing moves leave exactly one applied; any other move raises a
 `Conflict` (409) naming the current state. Cancelling puts the units back in stock.
 
@@ -13,8 +16,10 @@ Events (`shopcore_orders.events`, emitted with `request.notify`): `OrderPlaced`,
 and `lines` (`OrderEventLine(product_id, quantity, unit_price)`).
 
 An order as the methods return it is a dict: `id`, `user` (the customer's id), `status`, `subtotal`,
-`total_price` (Decimal), `shipping_address`, `payment_method`, `items` (`product`, `product_name`,
-`quantity`, `price`), `adjustments` (`label`, `amount`), `created_at`, `updated_at` (aware UTC).
+`total_price` (Decimal), `shipping_address`, `payment_method`, `items` (`id` of the line, `product`,
+`product_name`, `quantity`, `price`), `adjustments` (`label`, `amount`), `created_at`, `updated_at`,
+`shipped_at`, `delivered_at` (aware UTC, None until then). The body `orders.order` (`get_order`,
+`list_orders`) is extensible: other plugins add fields to it (`config.add_body_extension`).
 
 Extension points checkout calls, in this order, all inside its transaction: the cart's
 `cart.price_adjustments(request, cart)` (through the cart service; the adjustments are copied into
@@ -22,8 +27,10 @@ the order), its own `orders.checkout_validators(request, cart)` before any stock
 `CheckoutRefused` for a 409), then, after the order and its lines are written,
 `orders.order_placed(request, order, cart)` where `order` is the `Order` row (`id`, `user_id`,
 `status`, `subtotal`, `total_price`, ...). The plugin answers the catalog's
-`catalog.product_referenced` for products its order lines keep. The points and `CheckoutRefused`
-are declared in `shopcore_orders.points` and re-exported here.
+`catalog.product_referenced` for products its order lines keep. `POST /api/orders/{id}/pay/` asks
+`orders.pay(request, order_id, user_id)` (2.1): the first implementation returning a body has taken
+the payment (calling `mark_paid`); without one the order is paid by the seed's simulation. The points
+and `CheckoutRefused` are declared in `shopcore_orders.points` and re-exported here.
 
 The interface is part of the plugin contract (`shopcore.plugins.CONTRACT_VERSION`).
 """
@@ -33,10 +40,10 @@ from typing import Any, Mapping, Protocol, runtime_checkable
 
 from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderEvent, OrderEventLine, OrderPaid, OrderPlaced,
                                     OrderShipped)
-from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED, CheckoutRefused
+from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED, PAY_ORDER, CheckoutRefused
 
-__all__ = ["CHECKOUT_VALIDATORS", "ORDER_PLACED", "CheckoutRefused", "OrderCancelled", "OrderDelivered", "OrderEvent",
-           "OrderEventLine", "OrderPaid", "OrderPlaced", "OrderService", "OrderShipped"]
+__all__ = ["CHECKOUT_VALIDATORS", "ORDER_PLACED", "PAY_ORDER", "CheckoutRefused", "OrderCancelled", "OrderDelivered",
+           "OrderEvent", "OrderEventLine", "OrderPaid", "OrderPlaced", "OrderService", "OrderShipped"]
 
 
 @runtime_checkable
@@ -72,7 +79,20 @@ class OrderService(Protocol):
         ...
 
     def pay(self, user_id: int, order_id: int) -> dict:
-        """Simulated payment of one's own pending order; emits `OrderPaid`."""
+        """Pay one's own pending order: through `orders.pay` (a payment provider), else simulated; emits `OrderPaid`."""
+        ...
+
+    def mark_paid(self, order_id: int) -> None:
+        """Added in 2.1. Any pending order -> paid, once its payment is taken; emits `OrderPaid`.
+
+        One conditional UPDATE: of racing callers (a provider's webhook and the customer's
+        confirmation) exactly one succeeds, the others get a `Conflict` naming the status.
+        """
+        ...
+
+    def mark_refunded(self, order_id: int, *, fully: bool) -> str:
+        """Added in 2.1. A paid, shipped, delivered or partially refunded order -> `refunded` (`fully`)
+        or `partially_refunded`; returns the new status. Emits no event: the refund's owner does."""
         ...
 
     def cancel(self, user_id: int, order_id: int) -> dict:

@@ -1,10 +1,13 @@
-"""Orders tables: orders, their lines and adjustments (copied at checkout), and idempotency keys."""
+"""Orders tables: orders, their lines and adjustments (copied at checkout).
+
+(The Idempotency-Keys moved to the core in contract 2.1: `shopcore.idempotency`, `core_idempotency_keys`.)
+"""
 from __future__ import annotations
 
 import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopcore.clock import utcnow
@@ -12,7 +15,10 @@ from shopcore.db import AwareDateTime, Base
 from shopcore.money import Money
 
 PENDING, PAID, CANCELLED, SHIPPED, DELIVERED = "pending", "paid", "cancelled", "shipped", "delivered"
-STATUSES = (PENDING, PAID, CANCELLED, SHIPPED, DELIVERED)
+# Money given back (contract 2.1, the payments plugin's refunds): part of what was captured, or all of it.
+PARTIALLY_REFUNDED, REFUNDED = "partially_refunded", "refunded"
+STATUSES = (PENDING, PAID, CANCELLED, SHIPPED, DELIVERED, PARTIALLY_REFUNDED, REFUNDED)
+STATUS_CHECK = "status IN ({})".format(", ".join(f"'{status}'" for status in STATUSES))
 SHIPPING_ADDRESS_MAX = 500
 PAYMENT_METHOD_MAX = 50
 PRODUCT_NAME_MAX = 200
@@ -25,7 +31,7 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="RESTRICT"), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default=PENDING)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=PENDING)
     # Goods at the prices of checkout; total_price adds the adjustments (discounts, fees).
     subtotal: Mapped[Decimal] = mapped_column(Money, nullable=False)
     total_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
@@ -34,12 +40,16 @@ class Order(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow,
                                                           onupdate=utcnow)
+    # When it was shipped and delivered: a refund changes the status, these keep the fulfilment (a
+    # partially refunded order may still ship; a return's window counts from delivery).
+    shipped_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
+    delivered_at: Mapped[datetime.datetime | None] = mapped_column(AwareDateTime, nullable=True)
 
     lines: Mapped[list["OrderLine"]] = relationship(order_by="OrderLine.id", lazy="raise")
     adjustments: Mapped[list["OrderAdjustment"]] = relationship(order_by="OrderAdjustment.id", lazy="raise")
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'paid', 'cancelled', 'shipped', 'delivered')", name="status_known"),
+        CheckConstraint(STATUS_CHECK, name="status_known"),
         CheckConstraint("total_price >= 0", name="total_not_negative"),
         # A customer's history, newest first; the admin list filters on status.
         Index("ix_orders_orders_user_created", "user_id", "created_at", "id"),
@@ -76,24 +86,3 @@ class OrderAdjustment(Base):
     label: Mapped[str] = mapped_column(String(ADJUSTMENT_LABEL_MAX), nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     source: Mapped[str] = mapped_column(String(ADJUSTMENT_SOURCE_MAX), nullable=False, default="")
-
-
-class IdempotencyKey(Base):
-    """An `Idempotency-Key` a customer sent, the request it came with and, once done, its response."""
-
-    __tablename__ = "orders_idempotency_keys"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), nullable=False)
-    key: Mapped[str] = mapped_column(String(255), nullable=False)
-    # sha256 of method, path and canonical body: the same key with another request is refused.
-    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
-    state: Mapped[str] = mapped_column(String(16), nullable=False)
-    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
-
-    __table_args__ = (
-        PrimaryKeyConstraint("user_id", "key", name="pk_orders_idempotency_keys"),
-        CheckConstraint("state IN ('started', 'completed')", name="state_known"),
-        Index("ix_orders_idempotency_keys_created", "created_at"),
-    )

@@ -12,9 +12,10 @@ from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
 from shopcore.accounts.models import User
+from shopcore.bodies import extend_bodies
 from shopcore.clock import utcnow
 from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
-from shopcore.extensions import run_extension_point
+from shopcore.extensions import call_extension, extensions, run_extension_point
 from shopcore.money import round_money
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body, public_url
 from shopcore_cart.api import CartService
@@ -24,16 +25,27 @@ from shopcore_orders.api import OrderService
 from shopcore_orders.events import (OrderCancelled, OrderDelivered, OrderEventLine, OrderExpired, OrderPaid,
                                     OrderPlaced, OrderShipped)
 from shopcore_orders.models import (ADJUSTMENT_LABEL_MAX, ADJUSTMENT_SOURCE_MAX, CANCELLED, DELIVERED, PAID,
-                                    PAYMENT_METHOD_MAX, PENDING, SHIPPED, SHIPPING_ADDRESS_MAX, Order,
-                                    OrderAdjustment, OrderLine)
-from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED
+                                    PARTIALLY_REFUNDED, PAYMENT_METHOD_MAX, PENDING, REFUNDED, SHIPPED,
+                                    SHIPPING_ADDRESS_MAX, Order, OrderAdjustment, OrderLine)
+from shopcore_orders.points import CHECKOUT_VALIDATORS, ORDER_PLACED, PAY_ORDER
 from shopcore_orders.settings import SETTINGS_KEY, OrderSettings
 
 CACHE_NAMESPACE = "orders"
+# The order body other plugins may add fields to (the payments plugin's returns and refunds).
+ORDER_BODY = "orders.order"
 # Every admin view (all users' orders) is one cache collection; each customer's orders another.
 ALL_ORDERS = "all"
-# target status -> the one status it may be reached from
-TRANSITIONS = {PAID: PENDING, CANCELLED: PENDING, SHIPPED: PAID, DELIVERED: SHIPPED}
+# Statuses in which money was captured and some of it may still be given back.
+REFUNDABLE = (PAID, SHIPPED, DELIVERED, PARTIALLY_REFUNDED)
+# target status -> the statuses it may follow. A refund changes the status, not the fulfilment:
+# `shipped_at` / `delivered_at` say whether a (partially refunded) order may still ship or be delivered.
+TRANSITIONS = {PAID: (PENDING,), CANCELLED: (PENDING,), SHIPPED: (PAID, PARTIALLY_REFUNDED),
+               DELIVERED: (SHIPPED, PARTIALLY_REFUNDED), PARTIALLY_REFUNDED: REFUNDABLE, REFUNDED: REFUNDABLE}
+# What each target also requires of the row, and the moment it records.
+FULFILMENT_CONDITIONS = {SHIPPED: lambda: Order.shipped_at.is_(None),
+                         DELIVERED: lambda: Order.shipped_at.is_not(None) & Order.delivered_at.is_(None)}
+MOMENTS = {SHIPPED: "shipped_at", DELIVERED: "delivered_at"}
+# Refunds are described by the payments plugin's own event (it knows the amount and the reason).
 EVENTS = {PAID: OrderPaid, CANCELLED: OrderCancelled, SHIPPED: OrderShipped, DELIVERED: OrderDelivered}
 # What an admin may set through the status endpoint; paying and cancelling are the customer's.
 FULFILMENT_STATUSES = (SHIPPED, DELIVERED)
@@ -83,16 +95,20 @@ def order_body(order: Order, items: list[dict], adjustments: list[dict]) -> dict
         "adjustments": adjustments,
         "created_at": order.created_at,
         "updated_at": order.updated_at,
+        "shipped_at": order.shipped_at,
+        "delivered_at": order.delivered_at,
     }
 
 
-def line_body(product_id: int, product_name: str, quantity: int, price) -> dict:
-    return {"product": product_id, "product_name": product_name, "quantity": quantity, "price": price}
+def line_body(line_id: int, product_id: int, product_name: str, quantity: int, price) -> dict:
+    """One line; its `id` is what a return or a refund names (`{"item": id, "quantity": n}`)."""
+    return {"id": line_id, "product": product_id, "product_name": product_name, "quantity": quantity,
+            "price": price}
 
 
 def loaded_order_body(order: Order) -> dict:
     """`order_body` of an order loaded with its lines and adjustments."""
-    return order_body(order, [line_body(line.product_id, line.product_name, line.quantity, line.price)
+    return order_body(order, [line_body(line.id, line.product_id, line.product_name, line.quantity, line.price)
                               for line in order.lines],
                       [{"label": a.label, "amount": a.amount} for a in order.adjustments])
 
@@ -163,8 +179,11 @@ class DefaultOrderService(OrderService):
                         "amount": round_money(a.amount),
                         "source": a.source[:ADJUSTMENT_SOURCE_MAX]} for a in cart.adjustments]
         # One multi-row INSERT each, whatever the number of lines (the ORM's unit of work would
-        # insert them one by one on SQLite to read back their ids).
-        self.session.execute(insert(OrderLine), lines)
+        # insert them one by one on SQLite to read back their ids). RETURNING gives the line ids; one
+        # multi-row INSERT numbers its rows in VALUES order on PostgreSQL (serial) and SQLite (rowid),
+        # so the ascending ids pair with the lines in order (asking SQLAlchemy to sort them would make
+        # it insert row by row on SQLite).
+        line_ids = sorted(self.session.scalars(insert(OrderLine).returning(OrderLine.id), lines).all())
         if adjustments:
             self.session.execute(insert(OrderAdjustment), adjustments)
         run_extension_point(self.request, ORDER_PLACED, order, cart.snapshot)
@@ -173,8 +192,8 @@ class DefaultOrderService(OrderService):
         self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id, total_price=order.total_price,
                                         lines=tuple(OrderEventLine(v["product_id"], v["quantity"], v["price"])
                                                     for v in lines)))
-        return order_body(order, [line_body(v["product_id"], v["product_name"], v["quantity"], v["price"])
-                                  for v in lines],
+        return order_body(order, [line_body(line_id, v["product_id"], v["product_name"], v["quantity"], v["price"])
+                                  for line_id, v in zip(line_ids, lines)],
                           [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
 
     def _check_pending_quantities(self, user_id: int, lines) -> None:
@@ -229,6 +248,7 @@ class DefaultOrderService(OrderService):
         if order is None:
             raise NotFound("Order not found.")
         body = loaded_order_body(order)
+        extend_bodies(self.request, ORDER_BODY, [body])
         self.cache.set(key, body)
         return body
 
@@ -257,8 +277,9 @@ class DefaultOrderService(OrderService):
                                   if value is not None}
         if page_size != DEFAULT_PAGE_SIZE:
             params["page_size"] = page_size
-        body = page_body(found, [loaded_order_body(order) for order in found.rows],
-                         public_url(self.request, "orders"), params)
+        results = [loaded_order_body(order) for order in found.rows]
+        extend_bodies(self.request, ORDER_BODY, results)
+        body = page_body(found, results, public_url(self.request, "orders"), params)
         self.cache.set(key, body)
         return body
 
@@ -299,9 +320,26 @@ class DefaultOrderService(OrderService):
         return loaded_order_body(order)
 
     def pay(self, user_id: int, order_id: int) -> dict:
-        """Simulated payment of one's own pending order."""
+        """Pay one's own pending order: through the first `orders.pay` implementation that takes the
+        payment (the payments plugin's providers), else by the simulation of the seed (a status change)."""
+        for extension in extensions(self.request.registry, PAY_ORDER):
+            answer = call_extension(self.request, extension, order_id, user_id)
+            if answer is not None:
+                return answer
         self._transition(order_id, PAID, owner_id=user_id)
         return {"detail": "Payment successful."}
+
+    def mark_paid(self, order_id: int) -> None:
+        """A pending order's payment was taken (by the payments plugin): pending -> paid, emits `OrderPaid`."""
+        self._transition(order_id, PAID)
+
+    def mark_refunded(self, order_id: int, *, fully: bool) -> str:
+        """Money of a paid (shipped, delivered) order was given back: -> `refunded` when all of what was
+        captured is back, else `partially_refunded`. Emits no event of its own: the refund's owner
+        (the payments plugin) emits one saying how much and why. Returns the new status."""
+        target = REFUNDED if fully else PARTIALLY_REFUNDED
+        self._transition(order_id, target)
+        return target
 
     def cancel(self, user_id: int, order_id: int) -> dict:
         """Cancel one's own pending order and put its units back in stock."""
@@ -368,12 +406,17 @@ class DefaultOrderService(OrderService):
         exactly one of them match, the other sees the new status and gets a 409 naming it.
         Returns the order's lines (as its event carries them).
         """
-        source = TRANSITIONS[target]
-        statement = update(Order).where(Order.id == order_id, Order.status == source)
+        statement = update(Order).where(Order.id == order_id, Order.status.in_(TRANSITIONS[target]))
+        if target in FULFILMENT_CONDITIONS:
+            statement = statement.where(FULFILMENT_CONDITIONS[target]())
         if owner_id is not None:
             statement = statement.where(Order.user_id == owner_id)
+        now = utcnow()
+        values = {"status": target, "updated_at": now}
+        if target in MOMENTS:
+            values[MOMENTS[target]] = now
         row = self.session.execute(
-            statement.values(status=target, updated_at=utcnow()).returning(Order.user_id, Order.total_price)
+            statement.values(**values).returning(Order.user_id, Order.total_price)
             .execution_options(synchronize_session=False)
         ).first()
         if row is None:
@@ -381,6 +424,8 @@ class DefaultOrderService(OrderService):
             raise Conflict(f"Order {order_id} is {current}; it cannot become {target}.",
                            [{"field": "status", "message": f"The order is {current}."}])
         self._changed(row.user_id)
+        if target not in EVENTS:
+            return ()
         lines = tuple(OrderEventLine(line.product_id, line.quantity, line.price) for line in self.session.execute(
             select(OrderLine.product_id, OrderLine.quantity, OrderLine.price)
             .where(OrderLine.order_id == order_id).order_by(OrderLine.id)))
@@ -400,6 +445,13 @@ class DefaultOrderService(OrderService):
 
 def order_service_factory(context, request) -> DefaultOrderService:
     return DefaultOrderService(request)
+
+
+def forget_order_bodies(request, ids: list[int]) -> None:
+    """The `orders.order` body's invalidation: the orders' cached bodies (their customers' and the
+    admins' lists and details) go when the transaction commits."""
+    users = request.dbsession.scalars(select(Order.user_id).where(Order.id.in_(ids)).distinct()).all()
+    request.cache(CACHE_NAMESPACE).invalidate_after_commit(request, ALL_ORDERS, *map(user_collection, users))
 
 
 def order_lines_keep_product(request, product_id: int) -> bool:

@@ -1,11 +1,11 @@
 """Order endpoints: thin views over the `OrderService`; checkout and pay honour Idempotency-Key."""
 from __future__ import annotations
 
+from shopcore.idempotency import respond_idempotently
+from shopcore.pagination import DEFAULT_PAGE_SIZE
 from shopcore.security import AUTHENTICATED_PERMISSION
 
-from shopcore.pagination import DEFAULT_PAGE_SIZE
 from shopcore_orders.api import OrderService
-from shopcore_orders.idempotency import respond_idempotently
 
 MANAGE_PERMISSION = "orders.manage"
 

@@ -1,4 +1,14 @@
-"""Idempotency keys: a retried `POST checkout/` or `POST {id}/pay/` replays the first response.
+"""Idempotency keys: a retried POST with the same `Idempotency-Key` replays the first response.
+
+A toolkit of the core since contract 2.1 (it was the orders plugin's): checkout and pay use it, and so do
+the payments plugin's payment creation and refunds. A view wraps its operation:
+
+    return respond_idempotently(request, user_id, lambda: (201, service.place_order(...)))
+
+and its operation in the spec takes `#/components/parameters/IdempotencyKey` and declares the 409, the
+422 and the `Idempotent-Replayed` header (`#/components/headers/IdempotentReplayed`). Keys are per user
+and shared by every endpoint (one table, `core_idempotency_keys`), so a key sent to two endpoints is
+"a different request" (422), as payment APIs answer.
 
 The semantics payment APIs use, per user, for 24 hours:
 
@@ -27,14 +37,13 @@ from typing import Any, Callable
 
 from pyramid.renderers import render
 from pyramid.response import Response
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, PrimaryKeyConstraint, String, Text, delete, select, \
+    update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shopcore.clock import utcnow
-from shopcore.db import upsert
+from shopcore.db import AwareDateTime, Base, upsert
 from shopcore.errors import Conflict, InvalidInput, Unprocessable
-
-from shopcore_orders.models import IdempotencyKey
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,27 @@ KEY_LIFETIME = datetime.timedelta(hours=24)
 # A claim this old was left by a process that died mid-request; a retry may take it over.
 ABANDONED_AFTER = datetime.timedelta(minutes=5)
 STARTED, COMPLETED = "started", "completed"
+
+
+class IdempotencyKey(Base):
+    """An `Idempotency-Key` a user sent, the request it came with and, once done, its response."""
+
+    __tablename__ = "core_idempotency_keys"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(255), nullable=False)
+    # sha256 of method, path and canonical body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "key", name="pk_core_idempotency_keys"),
+        CheckConstraint("state IN ('started', 'completed')", name="state_known"),
+        Index("ix_core_idempotency_keys_created", "created_at"),
+    )
 
 
 def request_fingerprint(request) -> str:
@@ -200,3 +230,17 @@ def respond_idempotently(request, user_id: int, operation: Callable[[], tuple[in
     if 200 <= status < 300:
         store.complete(user_id, key, fingerprint, response)
     return response
+
+
+def purge_idempotency_keys(env, args) -> int:
+    """`shopcore-admin CONFIG purge-idempotency-keys`."""
+    request = env["request"]
+    with request.tm:
+        removed = purge_expired_keys(request.dbsession)
+    print(f"purge-idempotency-keys: {removed} expired key(s) removed")
+    return 0
+
+
+def includeme(config) -> None:
+    config.add_admin_command("purge-idempotency-keys", purge_idempotency_keys,
+                             help="Delete Idempotency-Keys older than 24 hours")
