@@ -392,8 +392,11 @@ class DefaultOrderService(OrderService):
         """An admin moves a paid order on: paid -> shipped -> delivered."""
         if status not in FULFILMENT_STATUSES:
             raise InvalidInput("status", f"Must be one of: {', '.join(FULFILMENT_STATUSES)}.")
+        # A status may follow more than one (shipped follows paid or partially refunded): the audit entry
+        # records the one the order really had, read under the row lock the transition takes anyway.
+        before = self.session.scalar(select(Order.status).where(Order.id == order_id).with_for_update())
         self._transition(order_id, status)
-        self.request.audit(STATUS_CHANGED, ORDER_OBJECT, order_id, before={"status": TRANSITIONS[status]},
+        self.request.audit(STATUS_CHANGED, ORDER_OBJECT, order_id, before={"status": before},
                            after={"status": status})
         order = self.session.scalar(self._loaded().where(Order.id == order_id).execution_options(
             populate_existing=True))
