@@ -24,10 +24,21 @@ does not matter.
   nothing internal, with `failure="proceed"` that implementation's result is skipped;
 - each call is timed; a call over `budget_seconds` is logged at WARNING (plugin, point, elapsed) and
   is then a failure under the same policy (503, or its result discarded).
+
+A point declared with `interrupt=True` (the cart's shipping and tax quotes, which a third party may
+answer by calling out to a remote service) does not wait past its budget: each call runs in one of a
+small pool of worker threads while the request waits for it, and once `budget_seconds` have passed
+the request stops waiting, logs the overrun and applies the policy. The abandoned call goes on in its
+thread until it returns by itself (Python cannot stop a thread), its result discarded; the pool is
+bounded (`INTERRUPT_WORKERS`), so implementations hanging for good make later calls time out (and
+fail by the policy) instead of piling up threads. While it runs, the request is paused, so the call
+may read through `request.dbsession`; it must not write, and a remote call it makes should carry a
+timeout of its own shorter than the budget so that it gives its thread back.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
@@ -48,6 +59,10 @@ IMPLEMENTATIONS = "shopcore.extensions"
 # `order`, then in registration order), so an implementation can check its point exists.
 POINT_ACTION_ORDER = -5
 IMPLEMENTATION_ACTION_ORDER = 5
+# Registry key of the slots of `interrupt=True` calls (a semaphore), made once per app at start-up.
+INTERRUPT_POOL = "shopcore.extension_interrupt_slots"
+# At most this many interruptible calls run at once per process (a hung one holds its slot).
+INTERRUPT_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,7 @@ class ExtensionPoint:
     budget_seconds: float
     failure: str
     owner: str
+    interrupt: bool = False
 
     @property
     def summary(self) -> str:
@@ -76,8 +92,11 @@ class Extension(NamedTuple):
 
 
 def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = DEFAULT_BUDGET_SECONDS,
-                        failure: str = "block") -> None:
-    """Declare a decision point this plugin calls with `run_extension_point`."""
+                        failure: str = "block", interrupt: bool = False) -> None:
+    """Declare a decision point this plugin calls with `run_extension_point`.
+
+    `interrupt=True`: calls run in worker threads and are abandoned at the budget (module docstring).
+    """
     owner = current_owner(config)
     if not isinstance(name, str) or "." not in name.strip(".") or name != name.strip():
         raise ConfigurationError(f"extension point name {name!r} must be '<owner plugin>.<point>'")
@@ -88,10 +107,14 @@ def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = 
         raise ConfigurationError(f"extension point {name!r}: budget_seconds must be a positive number")
     if not isinstance(doc, str) or not doc.strip():
         raise ConfigurationError(f"extension point {name!r}: doc must say what the point is for")
-    point = ExtensionPoint(name, doc.strip(), float(budget_seconds), failure, owner)
+    if not isinstance(interrupt, bool):
+        raise ConfigurationError(f"extension point {name!r}: interrupt must be True or False")
+    point = ExtensionPoint(name, doc.strip(), float(budget_seconds), failure, owner, interrupt)
 
     def register():
         config.registry.setdefault(POINTS, {})[name] = point
+        if interrupt and INTERRUPT_POOL not in config.registry:
+            config.registry[INTERRUPT_POOL] = threading.BoundedSemaphore(INTERRUPT_WORKERS)
 
     config.action(("shopcore.extension_point", name), register, order=POINT_ACTION_ORDER)
 
@@ -140,9 +163,18 @@ def run_extension_point(request, name: str, *args: Any) -> list:
     for extension in extensions(request.registry, name):
         started = time.perf_counter()
         try:
-            result = extension.implementation(request, *args)
+            if point.interrupt:
+                result = _call_within_budget(request, point, extension, args)
+            else:
+                result = extension.implementation(request, *args)
         except ShopError:
             raise
+        except BudgetSpent:
+            log.warning("extension of %s on point %s did not answer within its budget of %.3f s; no longer "
+                        "waiting (policy %s) [request %s]", describe_owner(extension.owner), name,
+                        point.budget_seconds, point.failure, request_id(request))
+            _fail(point)
+            continue
         except Exception:
             log.exception("extension of %s on point %s failed (policy %s) [request %s]",
                           describe_owner(extension.owner), name, point.failure, request_id(request))
@@ -157,6 +189,40 @@ def run_extension_point(request, name: str, *args: Any) -> list:
             continue
         results.append(result)
     return results
+
+
+class BudgetSpent(Exception):
+    """An interruptible call still running when its point's budget ran out."""
+
+
+def _call_within_budget(request, point: ExtensionPoint, extension: Extension, args: tuple):
+    """The implementation's result, or its exception, if it answers within the budget; else `BudgetSpent`.
+
+    The call runs in a daemon thread of its own (one that hangs for good must not keep a process from
+    exiting), holding one of `INTERRUPT_WORKERS` slots until it returns.
+    """
+    deadline = time.monotonic() + point.budget_seconds
+    slots: threading.BoundedSemaphore = request.registry[INTERRUPT_POOL]
+    if not slots.acquire(timeout=point.budget_seconds):
+        raise BudgetSpent()
+    answered = threading.Event()
+    outcome: dict = {}
+
+    def call():
+        try:
+            outcome["result"] = extension.implementation(request, *args)
+        except BaseException as exc:  # handed to the waiting request, which applies the policy
+            outcome["error"] = exc
+        finally:
+            slots.release()
+            answered.set()
+
+    threading.Thread(target=call, name=f"shopcore-extension-{point.name}", daemon=True).start()
+    if not answered.wait(timeout=max(0.0, deadline - time.monotonic())):
+        raise BudgetSpent()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def request_id(request) -> str:
