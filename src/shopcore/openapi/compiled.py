@@ -314,8 +314,33 @@ def describe_schema_error(error) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
+def chosen_alternative(error) -> list | None:
+    """For a oneOf/anyOf refusal: the errors of the alternative the value was meant for, if one stands out.
+
+    That is the alternative whose type the value has (a string given where text or an address object
+    is taken is checked as text), else the first alternative, the field's primary form; None when
+    the value has the type of several alternatives (their errors would not tell which one it missed).
+    """
+    by_branch: dict[int, list] = {}
+    for sub in error.context or ():
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    if not by_branch:
+        return None
+    typed = [branch for branch in sorted(by_branch)
+             if not any(sub.validator == "type" and not sub.relative_path for sub in by_branch[branch])]
+    if len(typed) == 1:
+        return by_branch[typed[0]]
+    if not typed:
+        return by_branch[min(by_branch)]
+    return None
+
+
 def schema_error_fields(error, prefix: list[str]) -> list[RequestFieldError]:
     """The fields a jsonschema error names: the same ones shopcore.errors names for openapi-core's errors."""
+    if error.validator in ("oneOf", "anyOf"):
+        chosen = chosen_alternative(error)
+        if chosen:
+            return [field for sub in chosen for field in schema_error_fields(sub, prefix)]
     path = prefix + [str(part) for part in error.absolute_path]
     if error.validator == "required":
         match = _REQUIRED.search(error.message)
