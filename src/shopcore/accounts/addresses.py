@@ -73,20 +73,21 @@ class Address:
         return ", ".join(part for part in parts if part)
 
 
-def _text(field: str, value: Any) -> str:
+def _text(field: str, value: Any, limit: int | None = None) -> str:
+    limit = LIMITS[field] if limit is None else limit
     if not isinstance(value, str):
         raise InvalidInput(field, "Not a valid string.")
     value = value.strip()
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
         raise InvalidInput(field, "Control characters are not allowed.")
-    if len(value) > LIMITS[field]:
-        raise InvalidInput(field, f"Ensure this field has no more than {LIMITS[field]} characters.")
+    if len(value) > limit:
+        raise InvalidInput(field, f"Ensure this field has no more than {limit} characters.")
     return value
 
 
 def check_country(value: Any, field: str = "country") -> str:
     """An ISO 3166-1 alpha-2 code, upper-case, or `InvalidInput` naming `field`."""
-    code = _text(field, value).upper()
+    code = _text(field, value, limit=10).upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise InvalidInput(field, f"Not an ISO 3166-1 alpha-2 country code: {value!r}.")
     return code
