@@ -333,8 +333,8 @@ def settings_table_markdown(tables: Iterable[SettingsTable] | None = None) -> st
     return "\n".join(rows)
 
 
-# The plugins whose settings the README lists: the shop's own, and the coupons example.
-README_PLUGINS = ("catalog", "cart", "orders", "notifications", "coupons")
+# The plugins whose settings the README lists: the shop's own, and the optional coupons, shipping and tax.
+README_PLUGINS = ("catalog", "cart", "orders", "notifications", "coupons", "shipping", "tax")
 README_BLOCK_START = "<!-- settings-table"
 README_BLOCK_END = "<!-- end settings-table -->"
 

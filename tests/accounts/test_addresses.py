@@ -38,6 +38,8 @@ def test_a_region_naming_an_iso_subdivision_is_kept_as_its_code(customer_app, re
     ({"phone": "call me"}, "phone", "Not a phone number: 'call me'."),
     ({"name": "   "}, "name", "This field may not be blank."),
     ({"city": "Ber\x07lin"}, "city", "Control characters are not allowed."),
+    # Kept upper-case, which makes 16 characters 32: refused, not a database error.
+    ({"postal_code": "ß" * 16}, "postal_code", "Ensure this field has no more than 16 characters."),
 ])
 def test_a_wrong_field_is_a_400_naming_it(customer_app, fields, field, message):
     response = customer_app.post_json(BOOK, {**BERLIN, **fields}, status=400)

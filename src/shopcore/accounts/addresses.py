@@ -140,7 +140,8 @@ def _checked(values: Mapping[str, Any]) -> Address:
             raise InvalidInput(name, "This field may not be blank.")
     country = check_country(values.get("country", ""))
     cleaned["region"] = normalize_region(country, cleaned["region"])
-    cleaned["postal_code"] = cleaned["postal_code"].upper()
+    # Upper-casing can lengthen text ("ß" -> "SS"): checked again after it.
+    cleaned["postal_code"] = _text("postal_code", cleaned["postal_code"].upper())
     cleaned["phone"] = check_phone(cleaned["phone"], country)
     return Address(country=country, **cleaned)
 

@@ -151,8 +151,13 @@ class TaxService:
         if row.code in (STANDARD, self.settings.shipping_class):
             raise Conflict(f"The {row.code!r} class is the one products without a class (or shipping) are taxed "
                            f"by; it cannot be deleted.")
+        # Its products fall back to the standard class: their cached bodies must say so.
+        products = self.session.scalars(select(ProductTaxClass.product_id)
+                                        .where(ProductTaxClass.tax_class_id == row.id)).all()
         self.session.delete(row)
         self.session.flush()
+        if products:
+            self.request.invalidate_body(PRODUCT_BODY, list(products))
 
     # --- rates -----------------------------------------------------------------------------------------
 
