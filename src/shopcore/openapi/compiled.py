@@ -37,6 +37,7 @@ from openapi_core.util import BOOLEAN_FALSE_VALUES, BOOLEAN_TRUE_VALUES
 from openapi_schema_validator import OAS30WriteValidator
 from pyramid_openapi3 import openapi_validated as validate_with_openapi_core
 
+from shopcore.errors import chosen_alternative
 from shopcore.openapi import HTTP_METHODS
 
 log = logging.getLogger(__name__)
@@ -312,27 +313,6 @@ def describe_schema_error(error) -> str:
         return f"Give no more than {allowed} fields."
     message = str(error.message)
     return message if len(message) <= 300 else message[:297] + "..."
-
-
-def chosen_alternative(error) -> list | None:
-    """For a oneOf/anyOf refusal: the errors of the alternative the value was meant for, if one stands out.
-
-    That is the alternative whose type the value has (a string given where text or an address object
-    is taken is checked as text), else the first alternative, the field's primary form; None when
-    the value has the type of several alternatives (their errors would not tell which one it missed).
-    """
-    by_branch: dict[int, list] = {}
-    for sub in error.context or ():
-        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
-    if not by_branch:
-        return None
-    typed = [branch for branch in sorted(by_branch)
-             if not any(sub.validator == "type" and not sub.relative_path for sub in by_branch[branch])]
-    if len(typed) == 1:
-        return by_branch[typed[0]]
-    if not typed:
-        return by_branch[min(by_branch)]
-    return None
 
 
 def schema_error_fields(error, prefix: list[str]) -> list[RequestFieldError]:
