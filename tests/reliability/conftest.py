@@ -453,6 +453,17 @@ def fill_shop(shop: Shop, actor: Actor) -> Objects:
         ids["/api/orders/"] = [shop.order(actor, lines=2), shop.order(actor, paid=True)]
     if shop.has("addCartItem"):
         ids["/api/cart/items/"] = [shop.cart_line(actor, shop.product(), 2)]
+    if shop.has("authCreateAddress"):
+        # Generated bodies seldom hold a real country and phone: one address written out.
+        response = actor.client.request("POST", "/api/auth/user/addresses/", {
+            "name": actor.username, "line1": "1 Main St", "city": "Springfield", "country": "US"})
+        assert response.status_int == 201, response.text
+        ids["/api/auth/user/addresses/"] = [response.json["id"]]
+    # A plugin's per-product data (`/api/<plugin>/products/{id}/`, no POST) is keyed by the catalog's ids.
+    for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
+        collection = resource_of(operation.path)
+        if collection.endswith("/products/") and collection not in ids and "/api/products/" in ids:
+            ids[collection] = ids["/api/products/"]
     # Collections of plugins this suite knows nothing about: one object each through their own POST.
     for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
         collection = resource_of(operation.path)
