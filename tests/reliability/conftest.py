@@ -459,6 +459,21 @@ def fill_shop(shop: Shop, actor: Actor) -> Objects:
             "name": actor.username, "line1": "1 Main St", "city": "Springfield", "country": "US"})
         assert response.status_int == 201, response.text
         ids["/api/auth/user/addresses/"] = [response.json["id"]]
+    if shop.has("createShippingMethod", "createTaxRate"):
+        # Their bodies need a real zone id or country, which generated bodies seldom hold.
+        admin = shop.user(f"keeper{actor.user_id}", is_admin=True)
+        zone = admin.client.request("POST", "/api/shipping/zones/", {"name": f"Zone of {actor.username}",
+                                                                      "countries": []})
+        method = admin.client.request("POST", "/api/shipping/methods/", {
+            "zone": zone.json["id"], "name": "Courier", "rule": "flat", "price": "5.00"})
+        # The migration's classes are gone after a test that committed for real: made again if so.
+        admin.client.request("POST", "/api/tax/classes/", {"code": "standard", "name": "Standard rate"})
+        rate = admin.client.request("POST", "/api/tax/rates/", {"country": "FR", "rate": "20",
+                                                                "region": f"R{actor.user_id}"})
+        assert (zone.status_int, method.status_int, rate.status_int) == (201, 201, 201), rate.text
+        ids["/api/shipping/zones/"] = [zone.json["id"]]
+        ids["/api/shipping/methods/"] = [method.json["id"]]
+        ids["/api/tax/rates/"] = [rate.json["id"]]
     # A plugin's per-product data (`/api/<plugin>/products/{id}/`, no POST) is keyed by the catalog's ids.
     for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
         collection = resource_of(operation.path)

@@ -14,6 +14,7 @@ shop that wants to take such orders marks one method `is_default`.
 """
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Mapping
 
 from sqlalchemy import delete, func, select, update
@@ -66,6 +67,8 @@ def _name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("name", "This field may not be blank.")
     value = value.strip()
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise InvalidInput("name", "Control characters are not allowed.")
     if len(value) > NAME_MAX:
         raise InvalidInput("name", f"Ensure this field has no more than {NAME_MAX} characters.")
     return value

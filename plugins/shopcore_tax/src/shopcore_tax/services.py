@@ -17,6 +17,7 @@ How a cart is taxed (the `cart.tax_quote` implementation, `TaxService.quote`):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
@@ -87,6 +88,8 @@ def _text(field: str, value: Any, limit: int, *, blank: bool = False) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, "Not a valid string.")
     value = value.strip()
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise InvalidInput(field, "Control characters are not allowed.")
     if not value and not blank:
         raise InvalidInput(field, "This field may not be blank.")
     if len(value) > limit:
