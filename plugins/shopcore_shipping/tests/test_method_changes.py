@@ -23,3 +23,10 @@ def test_a_change_is_answered(admin_app, zone, method, changes):
     flat = method(eu, "F", is_default=True)
     response = admin_app.patch_json(f"/api/shipping/methods/{flat['id']}/", changes, expect_errors=True)
     assert response.status_int in (200, 400, 409), response.text
+
+
+def test_making_another_method_the_default_moves_the_flag(admin_app, zone, method):
+    eu = zone()["id"]
+    first, second = method(eu, "A", is_default=True), method(eu, "B")
+    assert admin_app.patch_json(f"/api/shipping/methods/{second['id']}/", {"is_default": True}).json["is_default"]
+    assert admin_app.get(f"/api/shipping/methods/{first['id']}/").json["is_default"] is False

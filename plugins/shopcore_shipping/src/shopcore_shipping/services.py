@@ -241,7 +241,10 @@ class ShippingService:
             statement = update(ShippingMethod).where(ShippingMethod.is_default.is_(True))
             if method.id is not None:
                 statement = statement.where(ShippingMethod.id != method.id)
-            self.session.execute(statement.values(is_default=False).execution_options(synchronize_session="fetch"))
+            # Before this method's own flag is flushed: the index would refuse two defaults for a moment.
+            with self.session.no_autoflush:
+                self.session.execute(statement.values(is_default=False)
+                                     .execution_options(synchronize_session="fetch"))
         method.updated_at = utcnow()
         self.session.add(method)
         try:

@@ -122,7 +122,9 @@ class TaxService:
         return row
 
     def class_by_code(self, code: Any, field: str = "tax_class") -> TaxClass:
-        row = self.session.scalar(select(TaxClass).where(TaxClass.code == code)) if isinstance(code, str) else None
+        # Checked before it reaches the database (a null byte is an error there, not a miss).
+        known = isinstance(code, str) and CODE_PATTERN.match(code)
+        row = self.session.scalar(select(TaxClass).where(TaxClass.code == code)) if known else None
         if row is None:
             raise InvalidInput(field, f"No tax class {code!r}.")
         return row
