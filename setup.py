@@ -50,10 +50,14 @@ setup(
         "tqdm>=4.66",
         # Unicode confusables data (UTS #39) for refusing look-alike usernames.
         "confusable-homoglyphs>=3.3,<4",
+        # The address book: ISO 3166 countries and subdivisions, and phone numbers.
+        "pycountry>=24.6",
+        "phonenumbers>=8.13",
     ],
     extras_require={
         "testing": ["pytest>=8.3", "WebTest>=3", "aiosmtpd>=1.4", "pytest-timeout>=2.3", "playwright>=1.45",
-                    "schemathesis>=4.32,<5"],
+                    "schemathesis>=4.32,<5",
+                    "hypothesis>=6.100"],
     },
     entry_points={
         "paste.app_factory": ["main = shopcore:main"],

@@ -1,5 +1,6 @@
 """Extension points: declared by their owner plugin, failure policy and time budget enforced and logged."""
 import logging
+import threading
 import time
 from types import SimpleNamespace
 
@@ -43,11 +44,11 @@ def start(shopcore_settings, monkeypatch):
     return start
 
 
-def owner_plugin(failure, budget=1.0):
+def owner_plugin(failure, budget=1.0, interrupt=False):
     """Plugin 'scores' declares `scores.adjust` and calls it; it adds 1 itself."""
     def includeme(config):
         config.add_extension_point("scores.adjust", doc="Adjusting a score\nMore words.", budget_seconds=budget,
-                                   failure=failure)
+                                   failure=failure, interrupt=interrupt)
         config.add_extension("scores.adjust", lambda request, value: value + 1, order=10)
 
     return throwaway("scores", includeme)
@@ -127,6 +128,64 @@ def test_over_budget_under_proceed_discards_the_result(start, caplog):
     assert "plugin 'sluggish'" in caplog.records[0].getMessage()
 
 
+@pytest.fixture
+def hanging():
+    """An implementation that hangs until the test ends (then it is let go)."""
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hang(request, value):
+        entered.set()
+        release.wait(timeout=60)
+        return value * 1000
+
+    hang.entered = entered
+    yield hang
+    release.set()
+
+
+def test_an_interruptible_point_stops_waiting_for_a_hanging_call_at_its_budget(start, caplog, hanging):
+    registry = start(owner_plugin("block", budget=0.2, interrupt=True), taking_part("stuck", hanging))
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="shopcore.extensions"), pytest.raises(ServiceUnavailable) as caught:
+        run(registry, 1)
+    elapsed = time.perf_counter() - started
+    assert hanging.entered.is_set()
+    # The request waited its budget, not the hang (60 s); generous headroom for a loaded machine.
+    assert 0.2 <= elapsed < 5
+    assert caught.value.detail == "Adjusting a score is temporarily unavailable; try again shortly."
+    (record,) = caplog.records
+    assert "plugin 'stuck'" in record.getMessage() and "no longer waiting" in record.getMessage()
+
+
+def test_an_interruptible_point_under_proceed_goes_on_without_the_hanging_call(start, hanging):
+    registry = start(owner_plugin("proceed", budget=0.2, interrupt=True), taking_part("stuck", hanging))
+    assert run(registry, 1) == [2]
+
+
+def test_an_interruptible_call_returns_its_result_or_its_decision(start):
+    def refuse(request, value):
+        raise Conflict("No more scores today.")
+
+    registry = start(owner_plugin("block", interrupt=True), taking_part("quick", lambda request, value: value * 3))
+    assert run(registry, 2) == [6, 3]
+    registry = start(owner_plugin("proceed", interrupt=True), taking_part("strict", refuse))
+    with pytest.raises(Conflict, match="No more scores today."):
+        run(registry, 1)
+
+
+def test_interruptible_calls_hanging_for_good_hold_a_bounded_number_of_threads(start, hanging):
+    from shopcore.extensions import INTERRUPT_WORKERS
+
+    registry = start(owner_plugin("proceed", budget=0.05, interrupt=True), taking_part("stuck", hanging))
+    before = threading.active_count()
+    results = [run(registry, 1) for _ in range(INTERRUPT_WORKERS + 4)]
+    assert threading.active_count() - before <= INTERRUPT_WORKERS
+    # Once every slot is held by a hung call, even the quick implementation cannot run: its result
+    # is left out by the policy rather than the request waiting for a thread.
+    assert results[0] == [2] and results[-1] == []
+
+
 def test_adding_to_an_undeclared_point_stops_start_up_naming_the_plugin(start):
     def includeme(config):
         config.add_extension("nobody.declares_this", lambda request: None)
@@ -159,6 +218,7 @@ def test_two_plugins_declaring_one_point_stop_start_up(start):
     ({"name": "a.b", "doc": "x", "failure": "ignore"}, "failure must be one of block, proceed"),
     ({"name": "a.b", "doc": "x", "budget_seconds": 0}, "budget_seconds must be a positive number"),
     ({"name": "a.b", "doc": " "}, "doc must say what the point is for"),
+    ({"name": "a.b", "doc": "x", "interrupt": "yes"}, "interrupt must be True or False"),
 ])
 def test_a_badly_declared_point_names_the_plugin(start, kwargs, message):
     def includeme(config):

@@ -21,7 +21,10 @@ PERSON = {"username": "quintessa", "email": "Quintessa.Vandermolen@example.org",
 NEW_EMAIL = "q.vandermolen.new@example.net"
 ADDRESS = "77 Zebra Crossing, Smalltown"
 # What must be nowhere once the person is erased (compared case-insensitively).
-NEEDLES = ("quintessa", "vandermolen", "zebra crossing", "smalltown", "example.org", NEW_EMAIL)
+NEEDLES = ("quintessa", "vandermolen", "zebra crossing", "smalltown", "example.org", NEW_EMAIL, "yellowhammer",
+           "4930901820")
+BOOK_ENTRY = {"name": "Quintessa Vandermolen", "line1": "9 Yellowhammer Lane", "city": "Smalltown",
+              "postal_code": "10557", "country": "DE", "phone": "+49 30 901820"}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +53,11 @@ def person(testapp, admin_app, make_product):
     testapp.post_json(f"/api/orders/{first['id']}/pay/", {}, headers=headers, status=200)
     admin_app.patch_json(f"/api/orders/{first['id']}/status/", {"status": "shipped"}, status=200)
     testapp.post_json("/api/cart/items/", {"product": desk, "quantity": 1}, headers=headers, status=201)
-    second = testapp.post_json("/api/orders/checkout/", {"shipping_address": ADDRESS, "payment_method": "card"},
+    # The second order ships to an address-book entry: the order keeps a structured copy of it.
+    book_entry = testapp.post_json("/api/auth/user/addresses/", BOOK_ENTRY, headers=headers, status=201).json
+    second = testapp.post_json("/api/orders/checkout/", {"shipping_address_id": book_entry["id"],
+                                                         "billing_address": {**BOOK_ENTRY, "line1": "1 Zebra Crossing"},
+                                                         "payment_method": "card"},
                                headers=headers, status=201).json
     testapp.post_json("/api/cart/items/", {"product": lamp, "quantity": 1}, headers=headers, status=201)
     testapp.patch_json("/api/auth/user/", {"email": NEW_EMAIL, "current_password": PASSWORD}, headers=headers,
@@ -72,7 +79,10 @@ def test_the_export_holds_everything_the_shop_keeps_about_the_customer(testapp, 
         "mail.welcome", "mail.order_placed", "mail.order_paid", "mail.order_shipped", "accounts.password_reset"}
     assert all(set(mail) == {"kind", "status", "created_at"} for mail in sections["mails"])  # no links, no tokens
     assert [order["id"] for order in sections["orders"]] == person["orders"]
-    assert {order["shipping_address"] for order in sections["orders"]} == {ADDRESS}
+    assert sections["orders"][0]["shipping_address"] == ADDRESS
+    assert sections["orders"][1]["shipping_address_details"]["line1"] == BOOK_ENTRY["line1"]
+    assert sections["orders"][1]["billing_address"]["line1"] == "1 Zebra Crossing"
+    assert [entry["line1"] for entry in sections["addresses"]] == [BOOK_ENTRY["line1"]]
     assert [(line["product_id"], line["quantity"]) for line in sections["cart"]] == [(person["products"][0], 1)]
     assert [use["code"] for use in sections["coupon_uses"]] == ["WELCOME5"]
     assert sections["coupon_uses"][0]["order_id"] == person["orders"][0]
@@ -108,7 +118,7 @@ def scan_every_table(connection) -> dict[str, list[str]]:
 def test_after_erasure_no_table_holds_the_person_and_the_orders_are_kept(testapp, admin_app, person, db_connection):
     before = scan_every_table(db_connection)
     # The scan sees them before: the test can fail.
-    assert {"core_users", "orders_orders", "core_email_changes", "core_outbox"} <= set(before), before
+    assert {"core_users", "orders_orders", "core_email_changes", "core_outbox", "core_addresses"} <= set(before), before
 
     testapp.delete_json("/api/auth/user/", {"password": PASSWORD}, headers=person["headers"], status=204)
 

@@ -221,7 +221,32 @@ def _field_errors(error: Exception, parent: str | None = None) -> list[dict]:
     return [{"field": name or "body", "message": _clean(message)}]
 
 
+def chosen_alternative(error) -> list | None:
+    """For a oneOf/anyOf refusal: the errors of the alternative the value was meant for, if one stands out.
+
+    That is the alternative whose type the value has (a string given where text or an address object
+    is taken is checked as text), else the first alternative, the field's primary form; None when
+    the value has the type of several alternatives (their errors would not tell which one it missed).
+    """
+    by_branch: dict[int, list] = {}
+    for sub in error.context or ():
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    if not by_branch:
+        return None
+    typed = [branch for branch in sorted(by_branch)
+             if not any(sub.validator == "type" and not sub.relative_path for sub in by_branch[branch])]
+    if len(typed) == 1:
+        return by_branch[typed[0]]
+    if not typed:
+        return by_branch[min(by_branch)]
+    return None
+
+
 def _schema_error_fields(schema_error, parameter: str | None) -> list[dict]:
+    if getattr(schema_error, "validator", None) in ("oneOf", "anyOf"):
+        chosen = chosen_alternative(schema_error)
+        if chosen:
+            return [field for sub in chosen for field in _schema_error_fields(sub, parameter)]
     path = [str(part) for part in getattr(schema_error, "absolute_path", []) or []]
     message = getattr(schema_error, "message", str(schema_error))
     validator = getattr(schema_error, "validator", None)

@@ -38,10 +38,21 @@ implementations one at a time until one takes the payment) under the same contra
   nothing internal, with `failure="proceed"` that implementation's result is skipped;
 - each call is timed; a call over `budget_seconds` is logged at WARNING (plugin, point, elapsed) and
   is then a failure under the same policy (503, or its result discarded).
+
+A point declared with `interrupt=True` (the cart's shipping and tax quotes, which a third party may
+answer by calling out to a remote service) does not wait past its budget: each call runs in one of a
+small pool of worker threads while the request waits for it, and once `budget_seconds` have passed
+the request stops waiting, logs the overrun and applies the policy. The abandoned call goes on in its
+thread until it returns by itself (Python cannot stop a thread), its result discarded; the pool is
+bounded (`INTERRUPT_WORKERS`), so implementations hanging for good make later calls time out (and
+fail by the policy) instead of piling up threads. While it runs, the request is paused, so the call
+may read through `request.dbsession`; it must not write, and a remote call it makes should carry a
+timeout of its own shorter than the budget so that it gives its thread back.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple
@@ -62,6 +73,10 @@ IMPLEMENTATIONS = "shopcore.extensions"
 # `order`, then in registration order), so an implementation can check its point exists.
 POINT_ACTION_ORDER = -5
 IMPLEMENTATION_ACTION_ORDER = 5
+# Registry key of the slots of `interrupt=True` calls (a semaphore), made once per app at start-up.
+INTERRUPT_POOL = "shopcore.extension_interrupt_slots"
+# At most this many interruptible calls run at once per process (a hung one holds its slot).
+INTERRUPT_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,7 @@ class ExtensionPoint:
     failure: str
     owner: str
     interface: type | None = None
+    interrupt: bool = False
 
     @property
     def summary(self) -> str:
@@ -93,11 +109,12 @@ class Extension(NamedTuple):
 
 
 def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = DEFAULT_BUDGET_SECONDS,
-                        failure: str = "block", interface: type | None = None) -> None:
+                        failure: str = "block", interface: type | None = None, interrupt: bool = False) -> None:
     """Declare a decision point this plugin calls with `run_extension_point` (or `call_extension`).
 
     With `interface` (a `runtime_checkable` Protocol) the implementations are objects providing it,
     each added under a key, and the owner calls one of them with `call_extension(..., method=...)`.
+    `interrupt=True`: calls run in worker threads and are abandoned at the budget (module docstring).
     """
     owner = current_owner(config)
     if not isinstance(name, str) or "." not in name.strip(".") or name != name.strip():
@@ -111,10 +128,14 @@ def add_extension_point(config, name: str, *, doc: str, budget_seconds: float = 
         raise ConfigurationError(f"extension point {name!r}: doc must say what the point is for")
     if interface is not None and not getattr(interface, "_is_runtime_protocol", False):
         raise ConfigurationError(f"extension point {name!r}: interface must be a runtime_checkable Protocol")
-    point = ExtensionPoint(name, doc.strip(), float(budget_seconds), failure, owner, interface)
+    if not isinstance(interrupt, bool):
+        raise ConfigurationError(f"extension point {name!r}: interrupt must be True or False")
+    point = ExtensionPoint(name, doc.strip(), float(budget_seconds), failure, owner, interface, interrupt)
 
     def register():
         config.registry.setdefault(POINTS, {})[name] = point
+        if interrupt and INTERRUPT_POOL not in config.registry:
+            config.registry[INTERRUPT_POOL] = threading.BoundedSemaphore(INTERRUPT_WORKERS)
 
     config.action(("shopcore.extension_point", name), register, order=POINT_ACTION_ORDER)
 
@@ -187,6 +208,40 @@ def extension_keys(registry, name: str) -> list[str]:
 _FAILED = object()
 
 
+class BudgetSpent(Exception):
+    """An interruptible call still running when its point's budget ran out."""
+
+
+def _call_within_budget(request, point: ExtensionPoint, target: Callable, args: tuple, kwargs: dict):
+    """The implementation's result, or its exception, if it answers within the budget; else `BudgetSpent`.
+
+    The call runs in a daemon thread of its own (one that hangs for good must not keep a process from
+    exiting), holding one of `INTERRUPT_WORKERS` slots until it returns.
+    """
+    deadline = time.monotonic() + point.budget_seconds
+    slots: threading.BoundedSemaphore = request.registry[INTERRUPT_POOL]
+    if not slots.acquire(timeout=point.budget_seconds):
+        raise BudgetSpent()
+    answered = threading.Event()
+    outcome: dict = {}
+
+    def call():
+        try:
+            outcome["result"] = target(request, *args, **kwargs)
+        except BaseException as exc:  # handed to the waiting request, which applies the policy
+            outcome["error"] = exc
+        finally:
+            slots.release()
+            answered.set()
+
+    threading.Thread(target=call, name=f"shopcore-extension-{point.name}", daemon=True).start()
+    if not answered.wait(timeout=max(0.0, deadline - time.monotonic())):
+        raise BudgetSpent()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
 def _call(request, point: ExtensionPoint, extension: Extension, method: str | None, args, kwargs):
     """One implementation's answer under the point's policy, or `_FAILED` (policy `proceed`)."""
     what = extension.key if method is None else f"{extension.key}.{method}"
@@ -194,9 +249,18 @@ def _call(request, point: ExtensionPoint, extension: Extension, method: str | No
     started = time.perf_counter()
     try:
         target = extension.implementation if method is None else getattr(extension.implementation, method)
-        result = target(request, *args, **kwargs)
+        if point.interrupt:
+            result = _call_within_budget(request, point, target, args, kwargs)
+        else:
+            result = target(request, *args, **kwargs)
     except ShopError:
         raise
+    except BudgetSpent:
+        log.warning("extension of %s on point %s did not answer within its budget of %.3f s; no longer "
+                    "waiting (policy %s) [request %s]", label, point.name, point.budget_seconds, point.failure,
+                    request_id(request))
+        _fail(point)
+        return _FAILED
     except Exception:
         log.exception("extension of %s on point %s failed (policy %s) [request %s]",
                       label, point.name, point.failure, request_id(request))

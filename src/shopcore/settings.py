@@ -333,9 +333,10 @@ def settings_table_markdown(tables: Iterable[SettingsTable] | None = None) -> st
     return "\n".join(rows)
 
 
-# The plugins whose settings the README lists: the shop's own, payments and stripe, the coupons example,
-# and apps (keys, webhooks).
-README_PLUGINS = ("catalog", "cart", "orders", "notifications", "payments", "stripe", "coupons", "apps")
+# The plugins whose settings the README lists: the shop's own, payments and stripe, the optional coupons,
+# shipping and tax, and apps (keys, webhooks).
+README_PLUGINS = ("catalog", "cart", "orders", "notifications", "payments", "stripe", "coupons", "shipping", "tax",
+                  "apps")
 README_BLOCK_START = "<!-- settings-table"
 README_BLOCK_END = "<!-- end settings-table -->"
 

@@ -6,7 +6,14 @@ import pytest
 from shopcore_cart.api import PRICE_ADJUSTMENTS, Adjustment
 from shopcore_catalog.api import CatalogService
 
-EMPTY_CART = {"items": [], "adjustments": [], "total_items": 0, "subtotal": "0.00", "total_price": "0.00"}
+def goods_totals(subtotal: str) -> dict:
+    """The `totals` of a cart with neither shipping nor tax offered, nor adjustments."""
+    return {"subtotal": subtotal, "discount": "0.00", "fees": "0.00", "shipping": "0.00", "tax": "0.00",
+            "tax_included": "0.00", "total": subtotal}
+
+
+EMPTY_CART = {"items": [], "adjustments": [], "total_items": 0, "subtotal": "0.00", "total_price": "0.00",
+              "totals": goods_totals("0.00"), "shipping_method": None}
 
 
 def line(item_id, product, name, unit_price, quantity, subtotal, *, available=True, quantity_available=10):
@@ -79,6 +86,8 @@ def test_the_cart_shows_current_prices_and_totals(customer_app, lamp, chair, cat
         "total_items": 3,
         "subtotal": "62.50",
         "total_price": "62.50",
+        "totals": goods_totals("62.50"),
+        "shipping_method": None,
     }
 
 
@@ -236,6 +245,9 @@ def test_lines_of_deactivated_short_or_deleted_products_are_flagged_not_dropped(
         "total_items": 12,
         "subtotal": "48.00",
         "total_price": "48.00",
+        # Only the lines the catalog still prices count (the deleted product's is 0.00).
+        "totals": goods_totals("48.00"),
+        "shipping_method": None,
     }
 
 
@@ -277,6 +289,8 @@ def test_a_registered_price_adjustment_shows_in_the_cart_and_changes_the_total(
     assert body["adjustments"] == [{"label": "Ten percent off", "amount": "-6.50"},
                                    {"label": "Handling", "amount": "1.99"}]
     assert (body["subtotal"], body["total_price"]) == ("65.00", "60.49")
+    assert body["totals"] == {"subtotal": "65.00", "discount": "6.50", "fees": "1.99", "shipping": "0.00",
+                              "tax": "0.00", "tax_included": "0.00", "total": "60.49"}
     snapshot = seen[-1]
     assert snapshot.user_id == customer_app.user_id
     assert [(cart_line.product_id, cart_line.unit_price, cart_line.quantity) for cart_line in snapshot.lines] == [
@@ -288,3 +302,4 @@ def test_a_discount_larger_than_the_goods_makes_the_cart_free_not_a_credit(custo
     customer_app.post_json("/api/cart/items/", {"product": lamp, "quantity": 1})
     body = customer_app.get("/api/cart/").json
     assert (body["subtotal"], body["total_price"]) == ("12.50", "0.00")
+    assert (body["totals"]["discount"], body["totals"]["total"]) == ("12.50", "0.00")

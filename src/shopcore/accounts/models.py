@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, func
+from sqlalchemy import Boolean, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shopcore.clock import as_utc, utcnow  # noqa: F401  (re-exported for older imports)
@@ -101,3 +101,32 @@ class KnownLoginAddress(Base):
     address_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_login_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
     last_login_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+class Address(Base):
+    """One postal address of a customer's address book (checked by `shopcore.accounts.addresses`)."""
+
+    __tablename__ = "core_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    line1: Mapped[str] = mapped_column(String(100))
+    line2: Mapped[str] = mapped_column(String(100), default="")
+    city: Mapped[str] = mapped_column(String(60))
+    region: Mapped[str] = mapped_column(String(50), default="")
+    postal_code: Mapped[str] = mapped_column(String(16), default="")
+    # ISO 3166-1 alpha-2.
+    country: Mapped[str] = mapped_column(String(2))
+    # E.164, or empty.
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    is_default_shipping: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_default_billing: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+    updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    __table_args__ = (
+        # At most one default of each kind per customer, whatever races.
+        Index("uq_core_addresses_default_shipping", "user_id", unique=True,
+              postgresql_where=text("is_default_shipping"), sqlite_where=text("is_default_shipping")),
+        Index("uq_core_addresses_default_billing", "user_id", unique=True,
+              postgresql_where=text("is_default_billing"), sqlite_where=text("is_default_billing")),
+    )

@@ -22,8 +22,9 @@ import secrets
 
 from sqlalchemy import delete, or_, select
 
+from shopcore.accounts.addresses import addresses_of
 from shopcore.accounts.known_addresses import forget_addresses
-from shopcore.accounts.models import EmailChange, KnownLoginAddress, PasswordReset, User
+from shopcore.accounts.models import Address, EmailChange, KnownLoginAddress, PasswordReset, User
 from shopcore.audit.models import AuditEntry
 from shopcore.clock import utcnow
 from shopcore.extensions import run_extension_point
@@ -61,6 +62,7 @@ def export_personal_data(request, user_id: int) -> dict:
     sections: dict = {
         "account": {"id": user.id, "username": user.username, "email": user.email, "first_name": user.first_name,
                     "last_name": user.last_name, "is_admin": user.is_admin, "created_at": user.created_at},
+        "addresses": addresses_of(request, user_id),
         "email_changes": [
             {"old_email": change.old_email, "new_email": change.new_email, "requested_at": change.created_at,
              "confirmed_at": change.confirmed_at, "undone_at": change.undone_at}
@@ -116,6 +118,8 @@ def erase_account(request, user: User) -> list[str]:
     cancelled = forget_jobs_mentioning(session, _addresses(session, user) | {user.username})
     session.execute(delete(EmailChange).where(EmailChange.user_id == user.id))
     session.execute(delete(PasswordReset).where(PasswordReset.user_id == user.id))
+    # The address book (the orders keep their own copies, which the orders plugin anonymises).
+    session.execute(delete(Address).where(Address.user_id == user.id))
     # Stored answers of checkouts and payments repeat addresses and names: the keys go with the person.
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user.id))
     forget_addresses(request, user.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from shopcore.accounts import services
+from shopcore.accounts import addresses, services
 from shopcore.security import AUTHENTICATED_PERMISSION
 
 
@@ -82,6 +82,33 @@ def undo_email_view(request):
     return {"detail": services.EMAIL_RESTORED_DETAIL}
 
 
+def _address_id(request) -> int:
+    return request.openapi_validated.parameters.path["id"]
+
+
+def list_addresses_view(request):
+    return addresses.list_addresses(request, request.identity.user_id)
+
+
+def create_address_view(request):
+    request.response.status_code = 201
+    return addresses.create_address(request, request.identity.user_id, request.openapi_validated.body)
+
+
+def show_address_view(request):
+    return addresses.show_address(request, request.identity.user_id, _address_id(request))
+
+
+def update_address_view(request):
+    return addresses.update_address(request, request.identity.user_id, _address_id(request),
+                                    request.openapi_validated.body)
+
+
+def delete_address_view(request):
+    addresses.delete_address(request, request.identity.user_id, _address_id(request))
+    return HTTPNoContent()
+
+
 # (route name, path, method, view, permission)
 ROUTES = (
     ("auth_register", "/api/auth/register/", "POST", register_view, NO_PERMISSION_REQUIRED),
@@ -99,6 +126,12 @@ ROUTES = (
     # Opened from a mail, maybe on another device: the link's token is the proof, not a login.
     ("auth_email_confirm", "/api/auth/email/confirm/", "POST", confirm_email_view, NO_PERMISSION_REQUIRED),
     ("auth_email_undo", "/api/auth/email/undo/", "POST", undo_email_view, NO_PERMISSION_REQUIRED),
+    # The address book: each customer's own (another's address is a 404).
+    ("auth_addresses", "/api/auth/user/addresses/", "GET", list_addresses_view, AUTHENTICATED_PERMISSION),
+    ("auth_addresses", "/api/auth/user/addresses/", "POST", create_address_view, AUTHENTICATED_PERMISSION),
+    ("auth_address", "/api/auth/user/addresses/{id}/", "GET", show_address_view, AUTHENTICATED_PERMISSION),
+    ("auth_address", "/api/auth/user/addresses/{id}/", "PATCH", update_address_view, AUTHENTICATED_PERMISSION),
+    ("auth_address", "/api/auth/user/addresses/{id}/", "DELETE", delete_address_view, AUTHENTICATED_PERMISSION),
 )
 
 

@@ -37,6 +37,7 @@ from openapi_core.util import BOOLEAN_FALSE_VALUES, BOOLEAN_TRUE_VALUES
 from openapi_schema_validator import OAS30WriteValidator
 from pyramid_openapi3 import openapi_validated as validate_with_openapi_core
 
+from shopcore.errors import chosen_alternative
 from shopcore.openapi import HTTP_METHODS
 
 log = logging.getLogger(__name__)
@@ -316,6 +317,10 @@ def describe_schema_error(error) -> str:
 
 def schema_error_fields(error, prefix: list[str]) -> list[RequestFieldError]:
     """The fields a jsonschema error names: the same ones shopcore.errors names for openapi-core's errors."""
+    if error.validator in ("oneOf", "anyOf"):
+        chosen = chosen_alternative(error)
+        if chosen:
+            return [field for sub in chosen for field in schema_error_fields(sub, prefix)]
     path = prefix + [str(part) for part in error.absolute_path]
     if error.validator == "required":
         match = _REQUIRED.search(error.message)

@@ -9,23 +9,29 @@ per line. Bad input raises `shopcore.errors.InvalidInput` naming the field, too 
 `Conflict` (409), another customer's line a `NotFound`. Prices are never stored in the cart: the
 checkout copies them. The interface is part of the plugin contract (`shopcore.plugins.CONTRACT_VERSION`).
 
-The cart's extension point `cart.price_adjustments` (`PRICE_ADJUSTMENTS`) and the types it passes
-(`CartSnapshot` of `CartLine`s in, `Adjustment`s out) are declared in `shopcore_cart.points` and
-re-exported here.
+The cart's extension points and the types they pass are declared in `shopcore_cart.points` and
+re-exported here: `cart.price_adjustments` (`PRICE_ADJUSTMENTS`: `CartSnapshot` of `CartLine`s in,
+`Adjustment`s out), `cart.shipping_quote` (`SHIPPING_QUOTE`: `ShippingQuery` in, `ShippingOption`s
+out) and `cart.tax_quote` (`TAX_QUOTE`: `TaxQuery` of `TaxableLine`s in, a `TaxQuote` of `TaxLine`s
+out), both for a `Destination`. `PricedCart.totals` is computed from all three by
+`shopcore_cart.totals` (the rule is in its docstring and docs/checkout.md).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from shopcore.money import ZERO, round_money
 
 from shopcore_cart.models import MAX_LINE_QUANTITY
-from shopcore_cart.points import PRICE_ADJUSTMENTS, Adjustment, CartLine, CartSnapshot
+from shopcore_cart.points import (PRICE_ADJUSTMENTS, SHIPPING_QUOTE, TAX_QUOTE, Adjustment, CartLine, CartSnapshot,
+                                  Destination, ShippingOption, ShippingQuery, TaxableLine, TaxLine, TaxQuery, TaxQuote)
+from shopcore_cart.totals import CartTotals, Totals
 
-__all__ = ["PRICE_ADJUSTMENTS", "Adjustment", "CartLine", "CartSnapshot", "MAX_LINE_QUANTITY", "CartLineState",
-           "CartService", "PricedCart"]
+__all__ = ["PRICE_ADJUSTMENTS", "SHIPPING_QUOTE", "TAX_QUOTE", "Adjustment", "CartLine", "CartSnapshot", "Destination",
+           "ShippingOption", "ShippingQuery", "TaxableLine", "TaxLine", "TaxQuery", "TaxQuote", "Totals",
+           "MAX_LINE_QUANTITY", "CartLineState", "CartService", "PricedCart"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,25 @@ class PricedCart:
     lines: tuple[CartLineState, ...]
     snapshot: CartSnapshot
     adjustments: tuple[Adjustment, ...]
+    # Shipping and tax for the destination and method asked for (none: no shipping, tax if computable).
+    priced: CartTotals | None = field(default=None)
+
+    @property
+    def totals(self) -> Totals:
+        return self.priced.totals
+
+    @property
+    def shipping(self) -> ShippingOption | None:
+        return self.priced.shipping
+
+    @property
+    def tax_lines(self) -> tuple[TaxLine, ...]:
+        return self.priced.tax_lines
+
+    @property
+    def checkout_problems(self) -> tuple[tuple[str, str], ...]:
+        """(field, message) of what checkout still needs: a shipping method, a destination for tax."""
+        return self.priced.problems
 
     @property
     def subtotal(self) -> Decimal:
@@ -96,6 +121,8 @@ class PricedCart:
             "total_items": self.total_items,
             "subtotal": self.subtotal,
             "total_price": self.total_price,
+            "totals": self.totals.as_json(),
+            "shipping_method": None if self.shipping is None else self.shipping.as_json(),
         }
 
 
@@ -103,11 +130,15 @@ class PricedCart:
 class CartService(Protocol):
     """A customer's cart, for one request (its session and transaction)."""
 
-    def priced_cart(self, user_id: int) -> PricedCart:
+    def priced_cart(self, user_id: int, *, destination: Destination | None = None,
+                    shipping_method: int | None = None) -> PricedCart:
         """The cart at current catalog prices with every plugin's `price_adjustments` applied.
 
-        Two queries whatever its size. Lines of deactivated, deleted or short products stay in the
-        cart, flagged (`available`, `sold`); `snapshot` is what the extension points receive.
+        Two queries whatever its size (and what the shipping and tax quotes read). Lines of
+        deactivated, deleted or short products stay in the cart, flagged (`available`, `sold`);
+        `snapshot` is what the extension points receive. `totals` are for `destination` (None: a
+        free-text address) and `shipping_method` (None: the default option, if any); a method that
+        does not ship there is an `InvalidInput` naming `shipping_method`.
         """
         ...
 

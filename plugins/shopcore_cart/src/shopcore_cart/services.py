@@ -18,7 +18,8 @@ from shopcore_catalog.api import CatalogService
 
 from shopcore_cart.api import CartLineState, CartService, PricedCart
 from shopcore_cart.models import MAX_LINE_QUANTITY, CartItem
-from shopcore_cart.points import PRICE_ADJUSTMENTS, CartLine, CartSnapshot
+from shopcore_cart.points import PRICE_ADJUSTMENTS, CartLine, CartSnapshot, Destination
+from shopcore_cart.totals import cart_totals
 
 
 def line_state(item_id: int, product_id: int, quantity: int, product) -> CartLineState:
@@ -60,8 +61,10 @@ class DefaultCartService(CartService):
     def _product(self, product_id: int):
         return self.catalog.get_products([product_id]).get(product_id)
 
-    def priced_cart(self, user_id: int) -> PricedCart:
-        """Two queries (the lines, then their products in one catalog call) plus the price adjustments."""
+    def priced_cart(self, user_id: int, *, destination: Destination | None = None,
+                    shipping_method: int | None = None) -> PricedCart:
+        """Two queries (the lines, then their products in one catalog call) plus the price adjustments,
+        then the shipping and tax quotes for the totals."""
         rows = self.session.execute(
             select(CartItem.id, CartItem.product_id, CartItem.quantity)
             .where(CartItem.user_id == user_id).order_by(CartItem.id)
@@ -76,7 +79,9 @@ class DefaultCartService(CartService):
         ))
         adjustments = tuple(adjustment for result in run_extension_point(self.request, PRICE_ADJUSTMENTS, snapshot)
                             for adjustment in result or ())
-        return PricedCart(user_id=user_id, lines=lines, snapshot=snapshot, adjustments=adjustments)
+        priced = cart_totals(self.request, snapshot, adjustments, destination=destination,
+                             shipping_method=shipping_method)
+        return PricedCart(user_id=user_id, lines=lines, snapshot=snapshot, adjustments=adjustments, priced=priced)
 
     def add_item(self, user_id: int, product_id: int, quantity: int) -> tuple[CartLineState, bool]:
         """Put `quantity` of a product in the cart, adding to its line if there is one.

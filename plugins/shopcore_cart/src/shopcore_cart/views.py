@@ -3,17 +3,39 @@ from __future__ import annotations
 
 from pyramid.response import Response
 
+from shopcore.accounts.addresses import check_country, normalize_region
 from shopcore.security import AUTHENTICATED_PERMISSION
 
-from shopcore_cart.api import CartService
+from shopcore_cart.api import CartService, Destination
+from shopcore_cart.totals import shipping_options
 
 
 def _cart(request) -> CartService:
     return request.find_service(CartService)
 
 
+def _destination(query) -> Destination | None:
+    """The destination named by the `country`, `region` and `postal_code` query parameters, if any."""
+    if not query.get("country"):
+        return None
+    country = check_country(query["country"])
+    return Destination(country=country, region=normalize_region(country, (query.get("region") or "").strip()),
+                       postal_code=(query.get("postal_code") or "").strip().upper())
+
+
 def show_cart(request):
-    return _cart(request).priced_cart(request.authenticated_userid).as_json()
+    query = request.openapi_validated.parameters.query
+    return _cart(request).priced_cart(request.authenticated_userid, destination=_destination(query),
+                                      shipping_method=query.get("shipping_method")).as_json()
+
+
+def list_shipping_methods(request):
+    """The methods that ship the caller's cart to the given country, each priced for it."""
+    cart = _cart(request).priced_cart(request.authenticated_userid)
+    goods = cart.totals.subtotal - cart.totals.discount + cart.totals.fees
+    options = shipping_options(request, cart.snapshot, _destination(request.openapi_validated.parameters.query),
+                               goods) if cart.snapshot.lines else []
+    return {"results": [option.as_json() for option in options]}
 
 
 def add_item(request):
@@ -43,8 +65,10 @@ def includeme(config) -> None:
     config.add_route("cart", "/api/cart/")
     config.add_route("cart_items", "/api/cart/items/")
     config.add_route("cart_item", "/api/cart/items/{id}/")
+    config.add_route("cart_shipping_methods", "/api/cart/shipping-methods/")
     for route, method, view in (
         ("cart", "GET", show_cart),
+        ("cart_shipping_methods", "GET", list_shipping_methods),
         ("cart", "DELETE", empty_cart),
         ("cart_items", "POST", add_item),
         ("cart_item", "PATCH", update_item),

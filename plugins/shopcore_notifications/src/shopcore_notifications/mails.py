@@ -63,6 +63,13 @@ def order_snapshot(summary: dict) -> dict:
     order = jsonable(summary)
     for line, item in zip(order.get("items", []), summary.get("items", [])):
         line["line_total"] = str(Decimal(str(item["price"])) * int(item["quantity"]))
+    # One line per tax (label) rather than per taxed line: what a receipt shows.
+    summary_lines: dict[tuple[str, bool], Decimal] = {}
+    for tax in summary.get("tax_lines") or ():
+        key = (tax["label"], bool(tax["included"]))
+        summary_lines[key] = summary_lines.get(key, Decimal("0.00")) + Decimal(str(tax["amount"]))
+    order["tax_summary"] = [{"label": label, "included": included, "amount": str(amount)}
+                            for (label, included), amount in summary_lines.items()]
     return order
 
 

@@ -16,10 +16,13 @@ Events (`shopcore_orders.events`, emitted with `request.notify`): `OrderPlaced`,
 and `lines` (`OrderEventLine(product_id, quantity, unit_price)`).
 
 An order as the methods return it is a dict: `id`, `user` (the customer's id), `status`, `subtotal`,
-`total_price` (Decimal), `shipping_address`, `payment_method`, `items` (`id` of the line, `product`,
-`product_name`, `quantity`, `price`), `adjustments` (`label`, `amount`), `created_at`, `updated_at`,
-`shipped_at`, `delivered_at` (aware UTC, None until then). The body `orders.order` (`get_order`,
-`list_orders`) is extensible: other plugins add fields to it (`config.add_body_extension`).
+`total_price` (Decimal: what the customer pays), `totals` (`subtotal`, `discount`, `fees`, `shipping`,
+`tax`, `tax_included`, `total`), `shipping_method` (`id`, `name`, `price`, or None), `tax_lines`
+(`line`, `label`, `rate`, `amount`, `included`), `shipping_address` (text), `shipping_address_details`
+and `billing_address` (the structured copies, or None), `payment_method`, `items` (`id` of the line,
+`product`, `product_name`, `quantity`, `price`), `adjustments` (`label`, `amount`), `created_at`,
+`updated_at`, `shipped_at`, `delivered_at` (aware UTC, None until then). The body `orders.order`
+(`get_order`, `list_orders`) is extensible: other plugins add fields to it (`config.add_body_extension`).
 
 Extension points checkout calls, in this order, all inside its transaction: the cart's
 `cart.price_adjustments(request, cart)` (through the cart service; the adjustments are copied into
@@ -50,11 +53,20 @@ __all__ = ["CHECKOUT_VALIDATORS", "ORDER_PLACED", "PAY_ORDER", "CheckoutRefused"
 class OrderService(Protocol):
     """Checkout, the order state machine and order history, for one request (its session and transaction)."""
 
-    def place_order(self, user_id: int, shipping_address: str, payment_method: str) -> dict:
+    def place_order(self, user_id: int, shipping_address: str | Mapping[str, Any] | None, payment_method: str, *,
+                    shipping_address_id: int | None = None, billing_address: Mapping[str, Any] | None = None,
+                    billing_address_id: int | None = None, shipping_method: int | None = None) -> dict:
         """Turn the user's cart into a pending order, all or nothing, in the caller's transaction.
 
-        Raises `Conflict` (409) naming a short line, `ShopError` (400) for an empty cart; after an
-        exception the caller must roll back. Emits `OrderPlaced`.
+        `shipping_address` is text (the seed's form) or an address object (`shopcore.accounts.addresses`
+        checks it); or `shipping_address_id` names one of the customer's addresses; given neither, the
+        customer's default shipping address. `billing_address` (object) or `billing_address_id` is
+        optional. `shipping_method` is a method's id (the default method when None). The order's totals
+        are the cart's for that destination and method.
+
+        Raises `Conflict` (409) naming a short line, `ShopError` (400) for an empty cart, `InvalidInput`
+        (400) naming what shipping or tax still need; after an exception the caller must roll back.
+        Emits `OrderPlaced`.
         """
         ...
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shopcore.clock import utcnow
@@ -32,9 +32,24 @@ class Order(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="RESTRICT"), nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=PENDING)
-    # Goods at the prices of checkout; total_price adds the adjustments (discounts, fees).
+    # Goods at the prices of checkout; total_price is what the customer pays: the goods after the
+    # adjustments (discounts, fees), plus shipping and the tax not already inside the prices
+    # (total = subtotal - discount + fees + shipping + tax - tax_included; docs/checkout.md).
     subtotal: Mapped[Decimal] = mapped_column(Money, nullable=False)
     total_price: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    discount_total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0.00"))
+    fee_total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0.00"))
+    shipping_total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0.00"))
+    tax_total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0.00"))
+    tax_included: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0.00"))
+    # Copies as they were at checkout (JSON, amounts as decimal strings): {"id", "name", "price"};
+    # the structured addresses (null for a free-text one, and billing null when it is the shipping
+    # address); the tax lines [{"line", "label", "rate", "amount", "included"}].
+    shipping_method: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    shipping_address_details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    billing_address: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    tax_lines: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    # The address as text: given so, or the structured one's postal label.
     shipping_address: Mapped[str] = mapped_column(String(SHIPPING_ADDRESS_MAX), nullable=False)
     payment_method: Mapped[str] = mapped_column(String(PAYMENT_METHOD_MAX), nullable=False)
     created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)

@@ -1,9 +1,10 @@
 """The orders plugin's part of a customer's personal data (the core's `accounts.personal_data_*` points).
 
 Export: every order of the customer, as the API shows it. Erasure: the orders stay, for the shop's
-accounts (totals, lines, statuses, the anonymised customer's id), but their shipping addresses are
-emptied; the cached order pages are dropped after commit. (The customer's Idempotency-Keys, whose
-stored responses repeat those addresses, are the core's and go with the account's own data.)
+accounts (totals, lines, statuses, the anonymised customer's id), but their addresses (the text and
+the structured copies of shipping and billing) are emptied; the cached order pages are dropped after
+commit. (The customer's Idempotency-Keys, whose stored responses repeat those addresses, are the
+core's and go with the account's own data.)
 """
 from __future__ import annotations
 
@@ -26,5 +27,7 @@ def export_orders(request, user_id: int) -> dict:
 def erase_orders(request, user_id: int) -> None:
     service = DefaultOrderService(request)
     service.session.execute(update(Order).where(Order.user_id == user_id)
-                            .values(shipping_address=ERASED_ADDRESS).execution_options(synchronize_session=False))
+                            .values(shipping_address=ERASED_ADDRESS, shipping_address_details=None,
+                                    billing_address=None)
+                            .execution_options(synchronize_session=False))
     service._changed(user_id)

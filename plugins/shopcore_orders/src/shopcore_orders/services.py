@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import selectinload
 
+from shopcore.accounts.addresses import Address, address_from_input, default_address, get_address
 from shopcore.accounts.models import User
 from shopcore.bodies import extend_bodies
 from shopcore.clock import utcnow
@@ -18,7 +19,7 @@ from shopcore.errors import Conflict, InvalidInput, NotFound, ShopError
 from shopcore.extensions import call_extension, extensions, run_extension_point
 from shopcore.money import round_money
 from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body, public_url
-from shopcore_cart.api import CartService
+from shopcore_cart.api import CartService, Destination, PricedCart
 from shopcore_catalog.api import CatalogService
 
 from shopcore_orders.api import OrderService
@@ -81,6 +82,16 @@ def parse_order_text(value: Any, field: str) -> str:
     return value
 
 
+def money_text(value) -> str:
+    return f"{round_money(value):.2f}"
+
+
+def order_totals(order: Order) -> dict:
+    return {"subtotal": order.subtotal, "discount": order.discount_total, "fees": order.fee_total,
+            "shipping": order.shipping_total, "tax": order.tax_total, "tax_included": order.tax_included,
+            "total": order.total_price}
+
+
 def order_body(order: Order, items: list[dict], adjustments: list[dict]) -> dict:
     """The API's (and the notifications plugin's) view of an order."""
     return {
@@ -89,6 +100,11 @@ def order_body(order: Order, items: list[dict], adjustments: list[dict]) -> dict
         "status": order.status,
         "subtotal": order.subtotal,
         "total_price": order.total_price,
+        "totals": order_totals(order),
+        "shipping_method": order.shipping_method,
+        "tax_lines": order.tax_lines or [],
+        "shipping_address_details": order.shipping_address_details,
+        "billing_address": order.billing_address,
         "shipping_address": order.shipping_address,
         "payment_method": order.payment_method,
         "items": items,
@@ -113,6 +129,22 @@ def loaded_order_body(order: Order) -> dict:
                       [{"label": a.label, "amount": a.amount} for a in order.adjustments])
 
 
+def checkout_copies(cart: PricedCart, address: Address | None, billing: Address | None) -> dict:
+    """The order's columns taken from the priced cart: its totals and copies of what they were made of."""
+    totals = cart.totals
+    shipping = cart.shipping
+    return {
+        "subtotal": totals.subtotal, "discount_total": totals.discount, "fee_total": totals.fees,
+        "shipping_total": totals.shipping, "tax_total": totals.tax, "tax_included": totals.tax_included,
+        "total_price": totals.total,
+        "shipping_method": None if shipping is None else {"id": shipping.method_id, "name": shipping.name,
+                                                          "price": money_text(shipping.price)},
+        "tax_lines": [{**line.as_json(), "amount": money_text(line.amount)} for line in cart.tax_lines],
+        "shipping_address_details": None if address is None else address.as_json(),
+        "billing_address": None if billing is None else billing.as_json(),
+    }
+
+
 class DefaultOrderService(OrderService):
     """The orders plugin's own `OrderService`, bound to one request (its session and transaction)."""
 
@@ -133,8 +165,50 @@ class DefaultOrderService(OrderService):
 
     # --- checkout ------------------------------------------------------------------------------------
 
-    def place_order(self, user_id: int, shipping_address: str, payment_method: str) -> dict:
+    def _checkout_addresses(self, user_id: int, shipping_address, shipping_address_id: int | None,
+                            billing_address, billing_address_id: int | None) -> tuple[str, Address | None,
+                                                                                      Address | None]:
+        """(the address text, the structured shipping address or None, the billing address or None).
+
+        The shipping address is given as text (the seed's form), as an address object, or by its id
+        in the customer's address book; given none of them, the book's default shipping address is
+        used. The billing address (object or id) is optional: none means the shipping address.
+        """
+        if shipping_address is not None and shipping_address_id is not None:
+            raise InvalidInput("shipping_address_id", "Give shipping_address or shipping_address_id, not both.")
+        if billing_address is not None and billing_address_id is not None:
+            raise InvalidInput("billing_address_id", "Give billing_address or billing_address_id, not both.")
+        if isinstance(shipping_address, str):
+            structured = None
+            text = parse_order_text(shipping_address, "shipping_address")
+        else:
+            if shipping_address is not None:
+                structured = address_from_input(shipping_address, field="shipping_address")
+            elif shipping_address_id is not None:
+                structured = get_address(self.request, user_id, shipping_address_id, field="shipping_address_id")
+            else:
+                structured = default_address(self.request, user_id)
+                if structured is None:
+                    raise ShopError("shipping_address: give an address (text or object) or shipping_address_id; "
+                                    "your address book has no default shipping address.",
+                                    [{"field": "shipping_address", "message": "This field is required."}])
+            text = structured.postal_label()[:SHIPPING_ADDRESS_MAX]
+        billing = None
+        if billing_address is not None:
+            billing = address_from_input(billing_address, field="billing_address")
+        elif billing_address_id is not None:
+            billing = get_address(self.request, user_id, billing_address_id, field="billing_address_id")
+        return text, structured, billing
+
+    def place_order(self, user_id: int, shipping_address: str | Mapping[str, Any] | None, payment_method: str, *,
+                    shipping_address_id: int | None = None, billing_address: Mapping[str, Any] | None = None,
+                    billing_address_id: int | None = None, shipping_method: int | None = None) -> dict:
         """Turn the user's cart into a pending order, all or nothing, in the request's transaction.
+
+        The order is placed for the totals the cart shows for the same destination and shipping
+        method (`CartService.priced_cart`), and keeps copies of the addresses, the method and the
+        tax lines. A checkout the shipping or tax plugin cannot price yet (no method ships there, no
+        country for tax) is a 400 naming the field to give.
 
         Every line's stock is taken by one conditional UPDATE; if any line is short, a 409 names it
         and nothing is written (the caller's transaction rolls back; the catalog has already put
@@ -144,12 +218,18 @@ class DefaultOrderService(OrderService):
         customer may hold at most `max_pending_quantity` units of a product in unpaid orders.
         """
         self.request.registry["shopcore.accounts.rate_limits"].hit(CHECKOUT_RATE_LIMIT, str(user_id))
-        shipping_address = parse_order_text(shipping_address, "shipping_address")
         payment_method = parse_order_text(payment_method, "payment_method")
+        address_text, address, billing = self._checkout_addresses(user_id, shipping_address, shipping_address_id,
+                                                                  billing_address, billing_address_id)
+        destination = None if address is None else Destination(address.country, address.region,
+                                                                address.postal_code)
         carts = self.request.find_service(CartService)
-        cart = carts.priced_cart(user_id)
+        cart = carts.priced_cart(user_id, destination=destination, shipping_method=shipping_method)
         if not cart.lines:
             raise ShopError("Your cart is empty.", [{"field": "cart", "message": "Add products before checking out."}])
+        if cart.checkout_problems:
+            field, message = cart.checkout_problems[0]
+            raise InvalidInput(field, message)
         if cart.unavailable_lines:
             # Known short already; the conditional UPDATE below still decides for lines that look fine.
             line = cart.unavailable_lines[0]
@@ -168,9 +248,8 @@ class DefaultOrderService(OrderService):
                                     product.stock if sold else 0, sold=sold)
 
         now = utcnow()
-        order = Order(user_id=user_id, status=PENDING, subtotal=cart.subtotal, total_price=cart.total_price,
-                      shipping_address=shipping_address, payment_method=payment_method, created_at=now,
-                      updated_at=now)
+        order = Order(user_id=user_id, status=PENDING, payment_method=payment_method, created_at=now, updated_at=now,
+                      shipping_address=address_text, **checkout_copies(cart, address, billing))
         self.session.add(order)
         self.session.flush()
         lines = [{"order_id": order.id, "product_id": line.product_id, "product_name": line.product_name,
@@ -306,12 +385,20 @@ class DefaultOrderService(OrderService):
             raise ShopError("Nothing to change.", [{"field": "body", "message": "Give shipping_address or "
                                                                                   "payment_method."}])
         values = {field: parse_order_text(value, field) for field, value in changes.items()}
+        statement = update(Order).where(Order.id == order_id, Order.user_id == user_id, Order.status == PENDING)
+        if "shipping_address" in values:
+            # Shipping and tax were priced for a structured address: its text cannot change alone.
+            statement = statement.where(Order.shipping_address_details.is_(None))
         changed = self.session.execute(
-            update(Order).where(Order.id == order_id, Order.user_id == user_id, Order.status == PENDING)
+            statement
             .values(**values, updated_at=utcnow()).execution_options(synchronize_session=False)
         ).rowcount
         if not changed:
             current = self._current_status(order_id, user_id)
+            if current == PENDING:
+                message = ("This order's shipping and tax were priced for its structured address, which "
+                           "cannot change; cancel the order and check out again.")
+                raise Conflict(message, [{"field": "shipping_address", "message": message}])
             raise Conflict(f"Order {order_id} is {current}; only a pending order can be changed.",
                            [{"field": "status", "message": f"The order is {current}."}])
         self._changed(user_id)

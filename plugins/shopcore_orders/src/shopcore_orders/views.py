@@ -33,8 +33,10 @@ def list_orders(request):
 def checkout(request):
     body = request.openapi_validated.body
     user_id = request.authenticated_userid
+    options = {name: body[name] for name in ("shipping_address_id", "billing_address", "billing_address_id",
+                                             "shipping_method") if body.get(name) is not None}
     return respond_idempotently(request, user_id, lambda: (
-        201, _orders(request).place_order(user_id, body["shipping_address"], body["payment_method"])))
+        201, _orders(request).place_order(user_id, body.get("shipping_address"), body["payment_method"], **options)))
 
 
 def show_order(request):
