@@ -526,6 +526,28 @@ def resource_of(path: str) -> str:
     return path.split("{", 1)[0]
 
 
+def make_seed_checkout_possible(registry) -> None:
+    """With the shipping plugin enabled, the seed's text address needs the shop's default method: one
+    is made (committed) in this app's database; without the plugin there is nothing to do. (The tax
+    plugin's default country is in FAST_SETTINGS.)"""
+    if "shipping" not in {manifest.name for manifest in registry["shopcore.plugins"]}:
+        return
+    from shopcore_shipping.services import ShippingService
+
+    with request_context(registry) as request:
+        shipping = ShippingService(request)
+        zone = shipping.create_zone({"name": "Everywhere", "countries": []})
+        shipping.create_method({"zone": zone["id"], "name": "Standard", "rule": "flat", "price": "0.00",
+                                "is_default": True})
+
+
+@pytest.fixture(scope="session")
+def seed_checkout_possible():
+    """`seed_checkout_possible(registry)`: the seed's checkout body works in that app (for tests with
+    real commits, which make their own data)."""
+    return make_seed_checkout_possible
+
+
 @pytest.fixture(scope="session")
 def fill():
     """`fill(shop, actor)` -> Objects: real objects of `actor` for every resource the plugins offer."""

@@ -30,11 +30,13 @@ def outbox(registry) -> list[OutboxMessage]:
 
 
 def test_with_the_broker_down_checkout_answers_201_and_the_order_mail_follows_when_it_is_back(
-        messaging_app, smtp_server, tcp_proxy):
+        messaging_app, smtp_server, tcp_proxy, fast_settings, seed_checkout_possible):
     broker = urlparse(require_service("SHOPCORE_TEST_BROKER_URL"))
     proxy = tcp_proxy(broker.hostname, broker.port or 5672)
     proxied = broker._replace(netloc=f"{broker.username}:{broker.password}@127.0.0.1:{proxy.port}").geturl()
-    web = messaging_app(**{"shopcore.broker_url": proxied, **smtp_server.settings()})
+    web = messaging_app(**{"shopcore.broker_url": proxied, **smtp_server.settings(),
+                           "shopcore.tax.default_country": fast_settings["shopcore.tax.default_country"]})
+    seed_checkout_possible(web)
     app = webtest.TestApp(web["shopcore.test_wsgi_app"], extra_environ={"REMOTE_ADDR": "127.0.0.1"})
 
     from shopcore.accounts.services import create_user

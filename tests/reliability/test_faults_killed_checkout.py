@@ -103,8 +103,9 @@ class ServerProcess:
 
 
 def test_a_web_process_killed_mid_checkout_leaves_whole_orders_or_nothing(
-        reliability_registry, shopcore_settings, committed_db, tmp_path, fast_settings):
+        reliability_registry, shopcore_settings, committed_db, tmp_path, fast_settings, seed_checkout_possible):
     registry = reliability_registry
+    seed_checkout_possible(registry)
     # Customers with full carts, committed for real (committed_db empties every table afterwards).
     from shopcore.accounts.services import create_user
     from shopcore.accounts.tokens import issue_token_pair
