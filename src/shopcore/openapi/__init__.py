@@ -77,7 +77,9 @@ def merge_fragments(base: dict, fragments: list[tuple[str, dict]]) -> dict:
             path_owner[path] = owner
             try:
                 # Every operation states the scope an app's key needs for it (shopcore.scopes).
-                fill_scopes(spec["paths"][path], fragment.get(SCOPE_AREA) or owner or CORE_AREA, HTTP_METHODS)
+                # An extra include (a test's, an application's own) is no plugin: the core's area.
+                plugin_area = "" if owner.startswith("include ") else owner
+                fill_scopes(spec["paths"][path], fragment.get(SCOPE_AREA) or plugin_area or CORE_AREA, HTTP_METHODS)
             except ScopeError as exc:
                 raise SpecConflict(f"OpenAPI fragment of {describe_owner(owner)}, path {path}: {exc}") from None
         for section, items in (fragment.get("components") or {}).items():
