@@ -26,14 +26,7 @@ def shopcore_extra_settings() -> dict:
 
 
 @pytest.fixture
-def tax_classes(admin_app):
-    """The migration's classes, made again if a test that committed for real emptied every table."""
-    for code, name in (("standard", "Standard rate"), ("reduced", "Reduced rate"), ("zero", "Zero rate")):
-        admin_app.post_json("/api/tax/classes/", {"code": code, "name": name}, status=(201, 409))
-
-
-@pytest.fixture
-def germany(admin_app, tax_classes):
+def germany(admin_app):
     """A zone DE/AT with a flat 4.90 method, and German rates (19 % standard, 7 % reduced)."""
     zone = admin_app.post_json("/api/shipping/zones/", {"name": "DACH", "countries": ["DE", "AT"]}).json
     method = admin_app.post_json("/api/shipping/methods/", {"zone": zone["id"], "name": "DHL Paket", "rule": "flat",

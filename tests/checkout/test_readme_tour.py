@@ -1,7 +1,7 @@
 """The README tour's "Addresses, shipping and tax" part, request by request, with both plugins enabled."""
 
 
-def test_the_readme_tour_of_addresses_shipping_and_tax(customer_app, admin_app, make_product, tax_classes):
+def test_the_readme_tour_of_addresses_shipping_and_tax(customer_app, admin_app, make_product):
     book = make_product(name="A novel", price="20.00", stock=5)
     api = "/api"
     zone = admin_app.post_json(f"{api}/shipping/zones/", {"name": "DACH", "countries": ["DE", "AT", "CH"]}).json

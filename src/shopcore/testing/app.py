@@ -18,7 +18,7 @@ import transaction
 from pyramid.request import Request, apply_request_extensions
 from pyramid.threadlocal import manager as threadlocal_manager
 
-from shopcore.testing.database import SessionFactorySwitch, reset_schema
+from shopcore.testing.database import SEEDED_ROWS, SessionFactorySwitch, reset_schema, seeded_rows
 
 SHOP_PLUGINS = ("catalog", "cart", "orders", "notifications", "payments")
 
@@ -131,6 +131,7 @@ class ShopcoreApps:
             "shopcore.dbsession_factory": SessionFactorySwitch(make_session_factory(engine)),
         })
         upgrade(config.registry)
+        config.registry[SEEDED_ROWS] = seeded_rows(engine)
         return ShopcoreApp(plugins, settings, engine, config)
 
     def close(self) -> None:

@@ -13,11 +13,14 @@ import graphlib
 import os
 
 import pytest
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Integer, MetaData, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from shopcore.testing.services import not_tested, service_url
+
+# Registry key of the rows the app's migrations seeded (`seeded_rows`), put back after every truncation.
+SEEDED_ROWS = "shopcore.testing.seeded_rows"
 
 
 @pytest.fixture(scope="session")
@@ -73,19 +76,48 @@ def children_first(connection, tables: list[str]) -> list[str]:
             if table in parents]
 
 
-def truncate_all(engine) -> None:
-    """Empty every table but alembic's (what `committed_db` does after a test)."""
+def seeded_rows(engine) -> dict[str, list[dict]]:
+    """The rows the migrations wrote (read right after migrating, such as the tax plugin's classes), by
+    table: `truncate_all` puts them back, so a test with real commits leaves the schema as migrated."""
+    with engine.connect() as connection:
+        found = {}
+        for table in inspect(connection).get_table_names():
+            if table == "alembic_version":
+                continue
+            rows = [dict(row._mapping) for row in connection.execute(text(f'SELECT * FROM "{table}"'))]
+            if rows:
+                found[table] = rows
+        return found
+
+
+def truncate_all(engine, seeded: dict[str, list[dict]] | None = None) -> None:
+    """Empty every table but alembic's (what `committed_db` does after a test), then write `seeded`
+    (`seeded_rows`) back, sequences moved past their ids."""
     with engine.begin() as connection:
         tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
         if not tables:
             return
-        if connection.dialect.name == "postgresql":
+        postgresql = connection.dialect.name == "postgresql"
+        if postgresql:
             quoted = ", ".join(f'"{t}"' for t in tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
         else:
             # Children before parents, or a RESTRICT foreign key refuses the delete.
             for table in children_first(connection, tables):
                 connection.execute(text(f'DELETE FROM "{table}"'))
+        seeded = {table: rows for table, rows in (seeded or {}).items() if table in tables}
+        for name in reversed(children_first(connection, list(seeded))):  # parents first
+            table = Table(name, MetaData(), autoload_with=connection)
+            connection.execute(table.insert(), seeded[name])
+            if postgresql:
+                for column in table.columns:
+                    if not isinstance(column.type, Integer):
+                        continue  # only integer columns have sequences
+                    connection.execute(text(
+                        "SELECT setval(pg_get_serial_sequence(:table, :column), max_id) FROM "
+                        f'(SELECT max("{column.name}") AS max_id FROM "{name}") AS ids '
+                        "WHERE pg_get_serial_sequence(:table, :column) IS NOT NULL AND max_id IS NOT NULL"),
+                        {"table": f'"{name}"', "column": column.name})
 
 
 class SessionFactorySwitch:
@@ -129,7 +161,7 @@ def db_connection(shopcore_registry, shopcore_engine):
 def committed_db(shopcore_registry, shopcore_engine):
     """For tests that need real commits (concurrency): the real engine, every table emptied after."""
     yield shopcore_engine
-    truncate_all(shopcore_engine)
+    truncate_all(shopcore_engine, shopcore_registry.get(SEEDED_ROWS))
 
 
 @pytest.fixture
