@@ -124,6 +124,9 @@ def _mark_changed(session: Session) -> None:
 
 # session.info key: the transaction manager a session was registered with (`session_for_transaction`).
 TRANSACTION_MANAGER = "shopcore.transaction_manager"
+# session.info key: the app registry of a request's session, for session event listeners that act on
+# the app's services after a commit (the accounts tell the revocation store which users changed).
+REGISTRY = "shopcore.registry"
 
 
 def make_engine(settings: Mapping[str, Any]) -> Engine:
@@ -195,6 +198,7 @@ def session_for_transaction(session_factory: sessionmaker, transaction_manager) 
 
 def _request_dbsession(request) -> Session:
     session = session_for_transaction(request.registry["shopcore.dbsession_factory"], request.tm)
+    session.info[REGISTRY] = request.registry
     if request.method not in SAFE_METHODS and session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={SQLITE_WRITE_LOCK: True})
     return session
