@@ -41,6 +41,8 @@ EDITABLE_FIELDS = {"shipping_address": SHIPPING_ADDRESS_MAX, "payment_method": P
 
 
 CHECKOUT_RATE_LIMIT = "orders.checkout_user"
+# Transaction data key of `DefaultOrderService._placed_orders`.
+_PLACED_ORDERS = object()
 # Orders expired per transaction: a backlog is worked through in short transactions.
 EXPIRY_BATCH = 100
 
@@ -99,7 +101,11 @@ class DefaultOrderService(OrderService):
 
     def __init__(self, request):
         self.request = request
-        self.session = request.dbsession
+
+    @property
+    def session(self):
+        # Made when first used: a request answered from the cache opens no database session.
+        return self.request.dbsession
 
     @property
     def cache(self):
@@ -109,8 +115,10 @@ class DefaultOrderService(OrderService):
     def settings(self) -> OrderSettings:
         return self.request.registry[SETTINGS_KEY]
 
-    def _changed(self, user_id: int) -> None:
+    def _changed(self, user_id: int, order_id: int | None = None) -> None:
         self.cache.invalidate_after_commit(self.request, user_collection(user_id), ALL_ORDERS)
+        if order_id is not None:
+            self._placed_orders().pop(order_id, None)  # a subscriber changed the order it was told of
 
     # --- checkout ------------------------------------------------------------------------------------
 
@@ -120,6 +128,12 @@ class DefaultOrderService(OrderService):
         Every line's stock is taken by one conditional UPDATE; if any line is short, a 409 names it
         and nothing is written (the caller's transaction rolls back; the catalog has already put
         back what it took). Prices are those of the cart now, copied into the order's lines.
+
+        The stock is taken last, after the order, its lines, the emptied cart and the `OrderPlaced`
+        subscribers' writes (the order-placed mail's outbox row): on PostgreSQL the UPDATE row-locks
+        the products, the hottest rows of the shop, which every other checkout of them then waits
+        for, so they are held only from that UPDATE to the commit (bench/README.md measures it).
+        A short line rolls all of it back, as any 409 does.
 
         Each attempt counts against the customer's checkout rate limit (429 with Retry-After), and a
         customer may hold at most `max_pending_quantity` units of a product in unpaid orders.
@@ -139,14 +153,6 @@ class DefaultOrderService(OrderService):
         self._check_pending_quantities(user_id, cart.lines)
         # A validator refuses with CheckoutRefused, a Conflict: it propagates as the 409.
         run_extension_point(self.request, CHECKOUT_VALIDATORS, cart.snapshot)
-        catalog = self.request.find_service(CatalogService)
-        short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
-        if short:
-            line = next(line for line in cart.lines if line.product_id in short)
-            product = catalog.get_product(line.product_id)
-            sold = product is not None and product.is_active
-            raise self._unavailable(line.product_id, line.product_name, line.quantity,
-                                    product.stock if sold else 0, sold=sold)
 
         now = utcnow()
         order = Order(user_id=user_id, status=PENDING, subtotal=cart.subtotal, total_price=cart.total_price,
@@ -166,13 +172,42 @@ class DefaultOrderService(OrderService):
             self.session.execute(insert(OrderAdjustment), adjustments)
         run_extension_point(self.request, ORDER_PLACED, order, cart.snapshot)
         carts.clear(user_id)
-        self._changed(user_id)
-        self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id, total_price=order.total_price,
-                                        lines=tuple(OrderEventLine(v["product_id"], v["quantity"], v["price"])
-                                                    for v in lines)))
-        return order_body(order, [line_body(v["product_id"], v["product_name"], v["quantity"], v["price"])
+        body = order_body(order, [line_body(v["product_id"], v["product_name"], v["quantity"], v["price"])
                                   for v in lines],
                           [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
+        # While its subscribers run, `order_summary` of this order is the body just built: the
+        # order-placed mail then re-reads nothing of what this transaction has just written.
+        placed = self._placed_orders()
+        placed[order.id] = body
+        try:
+            self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id, total_price=order.total_price,
+                                            lines=tuple(OrderEventLine(v["product_id"], v["quantity"], v["price"])
+                                                        for v in lines)))
+        finally:
+            placed.pop(order.id, None)
+
+        # Last: the stock (see the docstring). Nothing after this but the commit (and, with an
+        # Idempotency-Key, the one UPDATE that keeps the response).
+        catalog = self.request.find_service(CatalogService)
+        short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
+        if short:
+            line = next(line for line in cart.lines if line.product_id in short)
+            product = catalog.get_product(line.product_id)
+            sold = product is not None and product.is_active
+            raise self._unavailable(line.product_id, line.product_name, line.quantity,
+                                    product.stock if sold else 0, sold=sold)
+        self._changed(user_id)
+        return body
+
+    def _placed_orders(self) -> dict[int, dict]:
+        """Bodies of the orders this transaction placed, while their `OrderPlaced` subscribers run."""
+        transaction = self.request.tm.get()
+        try:
+            return transaction.data(_PLACED_ORDERS)
+        except KeyError:
+            placed: dict[int, dict] = {}
+            transaction.set_data(_PLACED_ORDERS, placed)
+            return placed
 
     def _check_pending_quantities(self, user_id: int, lines) -> None:
         """409 if this order would give the customer more than `max_pending_quantity` units of a
@@ -261,6 +296,10 @@ class DefaultOrderService(OrderService):
 
     def order_summary(self, order_id: int) -> dict:
         """An order as the notifications plugin mails it (uncached: it is called inside the transaction)."""
+        just_placed = self._placed_orders().get(order_id)
+        if just_placed is not None:
+            return {**just_placed, "items": [dict(item) for item in just_placed["items"]],
+                    "adjustments": [dict(a) for a in just_placed["adjustments"]], "user_id": just_placed["user"]}
         order = self.session.scalar(self._loaded().where(Order.id == order_id))
         if order is None:
             raise NotFound("Order not found.")
@@ -290,7 +329,7 @@ class DefaultOrderService(OrderService):
             current = self._current_status(order_id, user_id)
             raise Conflict(f"Order {order_id} is {current}; only a pending order can be changed.",
                            [{"field": "status", "message": f"The order is {current}."}])
-        self._changed(user_id)
+        self._changed(user_id, order_id)
         order = self.session.scalar(self._loaded().where(Order.id == order_id).execution_options(
             populate_existing=True))
         return loaded_order_body(order)
@@ -342,7 +381,7 @@ class DefaultOrderService(OrderService):
         for product_id in sorted(returned):
             catalog.return_stock(product_id, returned[product_id])
         for row in sorted(expired):
-            self._changed(row.user_id)
+            self._changed(row.user_id, row.id)
             self.request.notify(OrderExpired(order_id=row.id, user_id=row.user_id, total_price=row.total_price,
                                              lines=tuple(lines[row.id])))
         return sorted(row.id for row in expired)
@@ -375,7 +414,7 @@ class DefaultOrderService(OrderService):
             current = self._current_status(order_id, owner_id)
             raise Conflict(f"Order {order_id} is {current}; it cannot become {target}.",
                            [{"field": "status", "message": f"The order is {current}."}])
-        self._changed(row.user_id)
+        self._changed(row.user_id, order_id)
         lines = tuple(OrderEventLine(line.product_id, line.quantity, line.price) for line in self.session.execute(
             select(OrderLine.product_id, OrderLine.quantity, OrderLine.price)
             .where(OrderLine.order_id == order_id).order_by(OrderLine.id)))
