@@ -68,7 +68,8 @@ def make_shop(database_url: str, redis_url: str, workdir: str):
 
     settings = {
         "shopcore.env": "production", "shopcore.secret": "micro-bench-secret-" + "x" * 40,
-        "sqlalchemy.url": database_url, "shopcore.redis_url": redis_url, "shopcore.broker_url": "",
+        # As in `make bench`, mail jobs are published to Redis as the broker (no worker runs).
+        "sqlalchemy.url": database_url, "shopcore.redis_url": redis_url, "shopcore.broker_url": redis_url,
         "shopcore.mail.backend": "file", "shopcore.mail.dir": f"{workdir}/mail",
         "shopcore.openapi.validate_responses": "false", "shopcore.log.format": "json",
         "shopcore.accounts.argon2.time_cost": "1", "shopcore.accounts.argon2.memory_cost": "8192",
