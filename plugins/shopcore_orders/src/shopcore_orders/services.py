@@ -186,6 +186,9 @@ class DefaultOrderService(OrderService):
         finally:
             placed.pop(order.id, None)
 
+        # The customer's cached orders go stale at the commit; said now, so that its Redis write is not
+        # made while the products are locked.
+        self._changed(user_id)
         # Last: the stock (see the docstring). Nothing after this but the commit (and, with an
         # Idempotency-Key, the one UPDATE that keeps the response).
         catalog = self.request.find_service(CatalogService)
@@ -196,7 +199,6 @@ class DefaultOrderService(OrderService):
             sold = product is not None and product.is_active
             raise self._unavailable(line.product_id, line.product_name, line.quantity,
                                     product.stock if sold else 0, sold=sold)
-        self._changed(user_id)
         return body
 
     def _placed_orders(self) -> dict[int, dict]:
