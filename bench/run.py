@@ -923,17 +923,21 @@ def write_chart(result: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def write_results(result: dict, folder: Path) -> None:
+def write_result_files(result: dict, folder: Path, name: str, markdown: str, chart) -> None:
+    """`name`.json (every number), `name`.md (`markdown`) and `name`.png (`chart(result, path)`) in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    for row in result["rows"]:
-        row["detail"].pop("latencies_us", None)
-    (folder / "latest.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    markdown = table_markdown(result)
-    (folder / "latest.md").write_text(markdown, encoding="utf-8")
-    write_chart(result, folder / "latest.png")
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    (folder / f"{name}.md").write_text(markdown, encoding="utf-8")
+    chart(result, folder / f"{name}.png")
     print()
     print(markdown)
-    print(f"written: {folder / 'latest.json'}, {folder / 'latest.md'}, {folder / 'latest.png'}")
+    print(f"written: {folder / f'{name}.json'}, {folder / f'{name}.md'}, {folder / f'{name}.png'}")
+
+
+def write_results(result: dict, folder: Path) -> None:
+    for row in result["rows"]:
+        row["detail"].pop("latencies_us", None)
+    write_result_files(result, folder, "latest", table_markdown(result), write_chart)
 
 
 if __name__ == "__main__":

@@ -377,14 +377,7 @@ def write_chart(result: dict, path: Path) -> None:
 
 
 def write_results(result: dict, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "soak.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    markdown = table_markdown(result)
-    (folder / "soak.md").write_text(markdown, encoding="utf-8")
-    write_chart(result, folder / "soak.png")
-    print()
-    print(markdown)
-    print(f"written: {folder / 'soak.json'}, {folder / 'soak.md'}, {folder / 'soak.png'}")
+    bench.write_result_files(result, folder, "soak", table_markdown(result), write_chart)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,31 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_a_token_revoked_before_or_during_an_outage_is_refused_on_every_process(tcp_proxy, make_app, shop):
+def redis_through_a_proxy(tcp_proxy):
+    """A proxy in front of the test's Redis, and the settings of an app reaching Redis through it."""
     url = urlparse(require_service("SHOPCORE_TEST_REDIS_URL"))
     proxy = tcp_proxy(url.hostname, url.port or 6379)
-    through_proxy = {"shopcore.redis_url": f"redis://127.0.0.1:{proxy.port}{url.path or '/0'}"}
+    return proxy, {"shopcore.redis_url": f"redis://127.0.0.1:{proxy.port}{url.path or '/0'}"}
+
+
+def holds_after_the_outage_and_a_restart(check) -> None:
+    """`check()` at every moment of the processes' pause and return to Redis, then once Redis is trusted
+    again, and after Redis restarted empty."""
+    deadline = time.monotonic() + 8  # through the processes' pause after the failure and their return to Redis
+    while time.monotonic() < deadline:
+        check()
+        time.sleep(0.5)
+    direct = redis.Redis.from_url(require_service("SHOPCORE_TEST_REDIS_URL"), socket_timeout=2)
+    try:
+        assert direct.exists("shopcore:revoked:complete"), "Redis was not trusted again after the outage"
+        direct.flushdb()  # Redis restarted and came back empty
+    finally:
+        direct.close()
+    check()
+
+
+def test_a_token_revoked_before_or_during_an_outage_is_refused_on_every_process(tcp_proxy, make_app, shop):
+    proxy, through_proxy = redis_through_a_proxy(tcp_proxy)
     processes = [make_app(**through_proxy), make_app(**through_proxy)]
     first, second = processes
     before, during, kept = shop.user("before"), shop.user("during"), shop.user("kept")
@@ -51,27 +72,14 @@ def test_a_token_revoked_before_or_during_an_outage_is_refused_on_every_process(
     second.post_json("/api/auth/refresh/", {"refresh": during.refresh}, status=401)
 
     proxy.restore()
-    # Through the processes' pause after the failure and their return to Redis: refused at every moment.
-    deadline = time.monotonic() + 8
-    while time.monotonic() < deadline:
-        assert_refused_everywhere()
-        time.sleep(0.5)
-    direct = redis.Redis.from_url(require_service("SHOPCORE_TEST_REDIS_URL"), socket_timeout=2)
-    try:
-        assert direct.exists("shopcore:revoked:complete"), "Redis was not trusted again after the outage"
-        direct.flushdb()  # Redis restarted and came back empty
-    finally:
-        direct.close()
-    assert_refused_everywhere()
+    holds_after_the_outage_and_a_restart(assert_refused_everywhere)
 
 
 def test_a_password_change_or_a_removed_admin_role_during_an_outage_holds_on_every_process(tcp_proxy, make_app,
                                                                                             shop):
     """A user's generation cannot move while Redis is down: every check reads the database then, and
     Redis is trusted again only under a new epoch, which outdates every token's stamp."""
-    url = urlparse(require_service("SHOPCORE_TEST_REDIS_URL"))
-    proxy = tcp_proxy(url.hostname, url.port or 6379)
-    through_proxy = {"shopcore.redis_url": f"redis://127.0.0.1:{proxy.port}{url.path or '/0'}"}
+    proxy, through_proxy = redis_through_a_proxy(tcp_proxy)
     processes = [make_app(**through_proxy), make_app(**through_proxy)]
     first, second = processes
     changer, demoted = shop.user("changer"), shop.user("demoted", is_admin=True)
@@ -96,17 +104,7 @@ def test_a_password_change_or_a_removed_admin_role_during_an_outage_holds_on_eve
 
     assert_held_everywhere()
     proxy.restore()
-    deadline = time.monotonic() + 8  # through the processes' pause and their return to Redis
-    while time.monotonic() < deadline:
-        assert_held_everywhere()
-        time.sleep(0.5)
-    direct = redis.Redis.from_url(require_service("SHOPCORE_TEST_REDIS_URL"), socket_timeout=2)
-    try:
-        assert direct.exists("shopcore:revoked:complete"), "Redis was not trusted again after the outage"
-        direct.flushdb()  # Redis restarted and came back empty
-    finally:
-        direct.close()
-    assert_held_everywhere()
+    holds_after_the_outage_and_a_restart(assert_held_everywhere)
 
 
 def test_a_change_whose_redis_write_failed_holds_everywhere_once_its_process_reaches_redis_again(
@@ -114,9 +112,8 @@ def test_a_change_whose_redis_write_failed_holds_everywhere_once_its_process_rea
     """The one window of the bound: Redis answers the other processes but failed the one that made the
     change. That process deletes the marker at its first use of Redis after its pause, and from then on
     every process reads the database."""
-    url = urlparse(require_service("SHOPCORE_TEST_REDIS_URL"))
-    proxy = tcp_proxy(url.hostname, url.port or 6379)
-    cut_off = make_app(**{"shopcore.redis_url": f"redis://127.0.0.1:{proxy.port}{url.path or '/0'}"})
+    proxy, through_proxy = redis_through_a_proxy(tcp_proxy)
+    cut_off = make_app(**through_proxy)
     other = make_app()
     user = shop.user("window")
     for process in (cut_off, other):
