@@ -9,8 +9,11 @@ alternating rounds.
 
     .venv/bin/python bench/micro.py --database shopcore_perf_micro --redis redis://127.0.0.1:6379/5
 
+Each scenario also reports the SQL statements and Redis round trips one request sends, and the
+checkout's stock lock hold time (from the stock UPDATE to the end of the commit) is reported apart.
 It creates (and drops, unless --keep) its database and flushes its Redis database.
-`--profile-tweens` also times each tween on the cached product list (see bench/README.md).
+`--profile-tweens` also times each tween on the cached product list, in wall and CPU time (see
+bench/README.md).
 """
 from __future__ import annotations
 
