@@ -8,6 +8,7 @@ the very next request, with no wait: the bound is the change's own commit.
 from __future__ import annotations
 
 import contextlib
+import datetime
 
 import jwt
 import pytest
@@ -229,6 +230,22 @@ def test_a_stamp_read_before_a_change_is_outdated_by_it(two_processes, make_user
     with in_first() as request:
         assert store.standing(request, ["jti:x"], user_id, stamp) == NOT_REVOKED
         assert store.standing(request, ["jti:x"], user_id, store.user_stamp(request, user_id)) == CURRENT
+
+
+def test_a_login_that_checked_the_old_password_gets_no_token_that_outlives_a_change(
+        first, make_user, make_request, shopcore_registry):
+    """A password change committed between a login's password check and its token: the token carries
+    the credentials the login checked, so it is refused at once, as every earlier token is."""
+    from shopcore.accounts.tokens import issue_token_pair
+
+    user_id = make_user("jack", password="jack's long passphrase")
+    with make_request() as request:
+        checked = request.dbsession.get(User, user_id)  # the row the login checked the password against
+    with make_request() as request:
+        request.dbsession.get(User, user_id).tokens_valid_after = datetime.datetime.now(datetime.timezone.utc)
+    with request_context(shopcore_registry) as request:
+        token = issue_token_pair(request, checked)["access"]
+    first.get("/test/whoami/", headers=bearer(token), status=401)
 
 
 def test_a_change_rolled_back_tells_no_one(first, make_user, two_processes, in_first):

@@ -133,3 +133,30 @@ def test_a_change_whose_redis_write_failed_holds_everywhere_once_its_process_rea
 
     # Its pause after the failure is 5 s; a loaded machine adds its own delays.
     wait_until(refused_by_the_other, timeout=30, interval=0.2, what="the other process to refuse the token")
+
+
+def test_a_failed_read_alone_leaves_redis_trusted_and_the_tokens_standing_on_their_claims(
+        tcp_proxy, make_app, shop, count_queries):
+    """A Redis blip on a check loses no write: once Redis answers again the marker and its epoch are
+    the same, so the tokens issued before stand on their claims again, with no query."""
+    proxy, through_proxy = redis_through_a_proxy(tcp_proxy)
+    process = make_app(**through_proxy)
+    user = shop.user("blip")
+    direct = redis.Redis.from_url(require_service("SHOPCORE_TEST_REDIS_URL"), socket_timeout=2)
+    try:
+        def queries_of_a_cached_request() -> list[str]:
+            process.get("/api/orders/", headers=bearer(user.access), status=200)  # caches the page
+            with count_queries() as statements:
+                process.get("/api/orders/", headers=bearer(user.access), status=200)
+            return statements
+
+        assert queries_of_a_cached_request() == []
+        epoch = direct.get("shopcore:revoked:complete")
+        proxy.refuse()
+        process.get("/api/orders/", headers=bearer(user.access), status=200)  # the database answers
+        proxy.restore()
+        wait_until(lambda: queries_of_a_cached_request() == [], timeout=30, interval=0.5,
+                   what="the token to stand on its claims again")
+        assert direct.get("shopcore:revoked:complete") == epoch
+    finally:
+        direct.close()

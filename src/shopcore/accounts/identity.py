@@ -59,12 +59,14 @@ class UserState:
     revoked: bool = False  # one of the token's revocation keys is in the record (when asked)
 
 
-def user_claims(request, user_id: int) -> dict | None:
+def user_claims(request, user_id: int, credentials: str | None = None) -> dict | None:
     """The claims describing `user_id` in a new token (name, adm, cv, and ust when Redis can give one),
     or None when there is no such user.
 
     The stamp is read before the user's row, so a change committed after that read moves the
     generation past the stamp: the new token is then checked against the database, never trusted stale.
+    `credentials` is the credentials stamp of the row a login checked the password against: if the
+    password changed since, the token keeps that stamp (and no `ust`), so the next request refuses it.
     """
     from shopcore.accounts.tokens import credentials_stamp
 
@@ -74,8 +76,10 @@ def user_claims(request, user_id: int) -> dict | None:
     ).first()
     if row is None:
         return None
-    claims = {"name": row.username, "adm": bool(row.is_admin), "cv": credentials_stamp(row.tokens_valid_after)}
-    if stamp is not None and row.is_active:  # an inactive user's token never stands on its claims
+    current = credentials_stamp(row.tokens_valid_after)
+    claims = {"name": row.username, "adm": bool(row.is_admin), "cv": credentials or current}
+    # An inactive user's token, or one whose credentials changed meanwhile, never stands on its claims.
+    if stamp is not None and row.is_active and claims["cv"] == current:
         claims["ust"] = stamp
     return claims
 

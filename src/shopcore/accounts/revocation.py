@@ -97,11 +97,17 @@ class RedisRevocationStore:
             self._missed_writes = False
         return True
 
-    def _fail(self, operation: str, exc: Exception) -> None:
+    def _fail(self, operation: str, exc: Exception, *, wrote: bool = True) -> None:
+        """Rest after a failure; `wrote`: the failed call was a write, which Redis may have missed.
+
+        A failed read loses nothing: it only rests (the writes skipped while resting count as missed,
+        see `revoke`), so a blip on a read does not make Redis untrusted and every user's stamp old.
+        """
         if not self._missed_writes:
             log.error("revocations: Redis failed to %s (%s: %s); checking the database for %.0f s",
                       operation, type(exc).__name__, exc, self.pause_seconds)
-        self._missed_writes = True
+        if wrote:
+            self._missed_writes = True
         self._resting_until = time.monotonic() + self.pause_seconds
 
     def is_revoked(self, request, keys: list[str]) -> bool:
@@ -121,7 +127,7 @@ class RedisRevocationStore:
                     pipeline.hget(self.user_generations, str(user_id))
                 expiries, epoch, *generation = pipeline.execute()
             except self.errors as exc:
-                self._fail("check a token", exc)
+                self._fail("check a token", exc, wrote=False)
             else:
                 now = time.time()
                 if epoch is not None:
@@ -147,7 +153,7 @@ class RedisRevocationStore:
                 pipeline.hget(self.user_generations, str(user_id))
                 epoch, generation = pipeline.execute()
             except self.errors as exc:
-                self._fail("read a user's stamp", exc)
+                self._fail("read a user's stamp", exc, wrote=False)
                 return None
             if epoch is not None:
                 return _stamp(epoch, generation)

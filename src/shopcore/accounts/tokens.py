@@ -54,7 +54,8 @@ def issue_token_pair(request, user: User | int, session_id: str | None = None,
     from shopcore.accounts.identity import user_claims
 
     user_id = user.id if isinstance(user, User) else user
-    described = user_claims(request, user_id)
+    # A User given is the row its password or refresh token was checked against: its credentials stamp.
+    described = user_claims(request, user_id, credentials_stamp(user) if isinstance(user, User) else None)
     if described is None:
         raise LookupError(f"no user {user_id}")
     settings = request.registry.settings
