@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/shopcore_*)
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install lock run test fuzz migrate seed bench clean wheels vendor-redoc
+.PHONY: install lock run test fuzz migrate seed bench soak clean wheels vendor-redoc
 
 # The lock files pin every third-party package with hashes (requirements/lock.py); `make lock` refreshes them.
 LOCK := requirements/testing.txt
@@ -52,6 +52,12 @@ bench: install
 	@command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
 	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q matplotlib
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Mixed traffic for 10 minutes at 80 % of the measured peak (bench/README.md); same needs as bench.
+soak: install
+	@command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
+	@$(BIN)/python -c 'import matplotlib' 2>/dev/null || $(BIN)/pip install -q matplotlib
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 # Wheels of the core and every plugin under dist/ (what `pip install` in production takes).
 wheels: install

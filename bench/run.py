@@ -87,8 +87,9 @@ BENCH_APP_SETTINGS = ("shopcore.orders.rate.checkout_user = 100000000/hour\n"
                       "shopcore.orders.max_pending_quantity = 2000000000\n")
 
 
-def server_ini(app_section: str, port: int) -> str:
-    """production.ini with its bind on loopback and a free port; the app section replaced if asked.
+def server_ini(app_section: str, port: int, app_settings: str = BENCH_APP_SETTINGS) -> str:
+    """production.ini with its bind on loopback and a free port; the app section replaced if asked,
+    else production's own with `app_settings` (ini lines) added.
 
     Everything else (gunicorn and its worker count, logging, access log) is production's own.
     """
@@ -105,7 +106,7 @@ def server_ini(app_section: str, port: int) -> str:
         elif section.startswith("[app:main]"):
             # The load's 16 customers check out hundreds of times a minute and never pay: lift the
             # per-customer checkout limit and unpaid-quantity cap, which would answer them 429 and 409.
-            section = app_section or (section.rstrip("\n") + "\n" + BENCH_APP_SETTINGS + "\n")
+            section = app_section or (section.rstrip("\n") + "\n" + app_settings + "\n")
         out.append(section)
     return "".join(out)
 
@@ -147,10 +148,11 @@ class Server:
                 self.process.wait()
 
 
-def start_server(name: str, app_section: str, workdir: Path, env: dict, ready_path: str) -> Server:
+def start_server(name: str, app_section: str, workdir: Path, env: dict, ready_path: str,
+                 app_settings: str = BENCH_APP_SETTINGS) -> Server:
     port = free_port()
     ini = workdir / f"{name}.ini"
-    ini.write_text(server_ini(app_section, port), encoding="utf-8")
+    ini.write_text(server_ini(app_section, port, app_settings), encoding="utf-8")
     log_path = workdir / f"{name}.log"
     handle = open(log_path, "wb")
     process = subprocess.Popen([str(VENV_BIN / "pserve"), str(ini)], cwd=ROOT, env=env,
@@ -278,7 +280,8 @@ def wrk(options: Options, base: str, script: str, config: dict, duration: int | 
 
 
 def read_step_logs(paths: list[Path]) -> dict:
-    """The per-step lines the sequence script's threads wrote: latencies and statuses by kind."""
+    """The per-step lines the sequence script's threads wrote: latencies and statuses by kind (and,
+    from mixed.lua, each response's moment: `at_ms`, with its `codes`, in step with `latencies_us`)."""
     kinds: dict = {}
     for path in paths:
         for line in path.read_text(errors="replace").splitlines():
@@ -286,10 +289,13 @@ def read_step_logs(paths: list[Path]) -> dict:
                 _, kind, status, sample = (line.split(" ", 3) + [""])[:4]
                 kinds.setdefault(kind, {"latencies_us": [], "statuses": {}}).setdefault("sample_error", f"{status} {sample}")
                 continue
-            kind, status, elapsed = line.split(" ")
+            kind, status, elapsed, *moment = line.split(" ")
             stats = kinds.setdefault(kind, {"latencies_us": [], "statuses": {}})
             stats["latencies_us"].append(float(elapsed))
             stats["statuses"][status] = stats["statuses"].get(status, 0) + 1
+            if moment:
+                stats.setdefault("at_ms", []).append(float(moment[0]))
+                stats.setdefault("codes", []).append(int(status))
     return kinds
 
 
@@ -490,6 +496,60 @@ def seed(env: dict, products: int) -> float:
     return time.monotonic() - started
 
 
+def shop_environment(db: Database, redis_url: str, workdir: Path) -> dict:
+    """The environment production.ini reads, for pserve and shopcore-admin: a throwaway secret, the
+    run's database and Redis (also the broker: no worker runs, mail jobs wait there), and an empty
+    Prometheus folder. Written to workdir/env.sh too, to start a kept server again by hand."""
+    metrics_dir = workdir / "prometheus"
+    metrics_dir.mkdir(exist_ok=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SHOPCORE_", "DB_", "EMAIL_"))},
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": db.sqlalchemy_url,
+        "REDIS_URL": redis_url,
+        # The bench runs no worker: mail jobs wait in the bench's own Redis database, flushed at the end.
+        "BROKER_URL": redis_url,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    (workdir / "env.sh").write_text("".join(f"export {name}={shlex.quote(env[name])}\n" for name in (
+        "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BROKER_URL", "PROMETHEUS_MULTIPROC_DIR")), encoding="utf-8")
+    return env
+
+
+def wait_for_quiet(load: float | None) -> None:
+    """Wait (up to 15 minutes) until the 1-minute load average is below `load`."""
+    if load is None:
+        return
+    deadline = time.monotonic() + 900
+    while os.getloadavg()[0] >= load and time.monotonic() < deadline:
+        log(f"load average {os.getloadavg()[0]:.2f} >= {load}: waiting for a quieter machine")
+        time.sleep(20)
+
+
+def prepare_shop(env: dict, db: Database, cache, products: int) -> float:
+    """A fresh database, migrated, with the admin `bench-admin` and `products` demo products; Redis
+    flushed. Returns the seconds seed-demo took."""
+    cache.flushdb()
+    db.recreate()
+    run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "migrate"], env, "migrate")
+    run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "create-user", "--username", "bench-admin",
+         "--email", "bench-admin@example.com", "--password", PASSWORD, "--admin"], env, "create-user (admin)")
+    return seed(env, products)
+
+
+def sign_up_customers(base: str, count: int = CUSTOMERS) -> list[str]:
+    """`count` customers registered and logged in through the API: their access tokens."""
+    def sign_up(number: int) -> str:
+        username = f"bench-customer-{number:02d}"
+        expect(call(f"{base}/api/auth/register/", "POST",
+                    {"username": username, "email": f"{username}@example.com", "password": PASSWORD}), 201,
+               what=f"register {username}")
+        return log_in(base, username)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        return list(pool.map(sign_up, range(1, count + 1)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 10)),
@@ -516,30 +576,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("bench: wrk is not installed (make bench installs it: apt-get install -y wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="shopcore-bench-"))
     options = Options(args.duration, args.connections, args.threads, workdir)
-    metrics_dir = workdir / "prometheus"
-    metrics_dir.mkdir()
 
     import redis
 
     cache = redis.Redis.from_url(args.redis)
     db = Database(args.postgres, args.database)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SHOPCORE_", "DB_", "EMAIL_"))},
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "DATABASE_URL": db.sqlalchemy_url,
-        "REDIS_URL": args.redis,
-        # The bench runs no worker: mail jobs wait in the bench's own Redis database, flushed at the end.
-        "BROKER_URL": args.redis,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    # For --keep: what it takes to start the kept server again by hand (the secret is throwaway).
-    (workdir / "env.sh").write_text("".join(f"export {name}={shlex.quote(env[name])}\n" for name in (
-        "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BROKER_URL", "PROMETHEUS_MULTIPROC_DIR")), encoding="utf-8")
-    if args.wait_for_quiet is not None:
-        deadline = time.monotonic() + 900
-        while os.getloadavg()[0] >= args.wait_for_quiet and time.monotonic() < deadline:
-            log(f"load average {os.getloadavg()[0]:.2f} >= {args.wait_for_quiet}: waiting for a quieter machine")
-            time.sleep(20)
+    env = shop_environment(db, args.redis, workdir)
+    wait_for_quiet(args.wait_for_quiet)
     started_at = datetime.datetime.now(datetime.timezone.utc)
     load_before = os.getloadavg()
     log(f"load average {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} on {os.cpu_count()} CPUs; "
@@ -553,13 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     extra: dict = {}
     try:
         log(f"database {args.database}: create and migrate; Redis {args.redis}: flush")
-        cache.flushdb()
-        db.recreate()
-        run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "migrate"], env, "migrate")
-        run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "create-user", "--username", "bench-admin",
-             "--email", "bench-admin@example.com", "--password", PASSWORD, "--admin"], env, "create-user (admin)")
         extra["seed_seconds"] = {}
-        extra["seed_seconds"][sizes[0]] = seed(env, sizes[0])
+        extra["seed_seconds"][sizes[0]] = prepare_shop(env, db, cache, sizes[0])
 
         log("starting pserve production.ini and the ceiling app under the same gunicorn settings")
         shop = start_server("shopcore", "", workdir, env, "/health")
@@ -649,15 +687,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # Customers: register through the API, log in (tokens last 15 minutes: taken here).
         log(f"{CUSTOMERS} customers: register and log in")
-        def sign_up(number: int) -> str:
-            username = f"bench-customer-{number:02d}"
-            expect(call(f"{base}/api/auth/register/", "POST",
-                        {"username": username, "email": f"{username}@example.com", "password": PASSWORD}), 201,
-                   what=f"register {username}")
-            return log_in(base, username)
-
-        with concurrent.futures.ThreadPoolExecutor(4) as pool:
-            tokens = list(pool.map(sign_up, range(1, CUSTOMERS + 1)))
+        tokens = sign_up_customers(base)
         admin = log_in(base, "bench-admin")
         customer = {"threads": CUSTOMERS, "connections": CUSTOMERS}
 
@@ -893,17 +923,21 @@ def write_chart(result: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def write_results(result: dict, folder: Path) -> None:
+def write_result_files(result: dict, folder: Path, name: str, markdown: str, chart) -> None:
+    """`name`.json (every number), `name`.md (`markdown`) and `name`.png (`chart(result, path)`) in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    for row in result["rows"]:
-        row["detail"].pop("latencies_us", None)
-    (folder / "latest.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
-    markdown = table_markdown(result)
-    (folder / "latest.md").write_text(markdown, encoding="utf-8")
-    write_chart(result, folder / "latest.png")
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    (folder / f"{name}.md").write_text(markdown, encoding="utf-8")
+    chart(result, folder / f"{name}.png")
     print()
     print(markdown)
-    print(f"written: {folder / 'latest.json'}, {folder / 'latest.md'}, {folder / 'latest.png'}")
+    print(f"written: {folder / f'{name}.json'}, {folder / f'{name}.md'}, {folder / f'{name}.png'}")
+
+
+def write_results(result: dict, folder: Path) -> None:
+    for row in result["rows"]:
+        row["detail"].pop("latencies_us", None)
+    write_result_files(result, folder, "latest", table_markdown(result), write_chart)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,62 @@ def test_a_hit_is_one_round_trip(namespace):
     assert len(calls) == 1
 
 
+def test_invalidating_several_collections_is_one_write(namespace):
+    keys = {name: namespace.key(name, "list") for name in ("products", "categories", "product:1")}
+    for key in keys.values():
+        namespace.set(key, "page")
+    calls = []
+    backend = namespace.region.backend
+    names = ("set", "set_multi", "set_serialized", "set_serialized_multi")
+    for name in names:
+        original = getattr(backend, name)
+        setattr(backend, name, lambda *args, original=original, name=name: calls.append(name) or original(*args))
+    try:
+        namespace.invalidate("products", "categories", "product:1")
+    finally:
+        for name in names:
+            delattr(backend, name)
+    assert len(calls) == 1
+    assert all(namespace.get(namespace.key(name, "list")) is None for name in keys)
+
+
+class RequestWithTransaction:
+    def __init__(self):
+        import transaction
+
+        self.tm = transaction.TransactionManager(explicit=True)
+
+
+def test_a_transaction_bumps_its_invalidations_once_after_commit_and_none_after_abort(namespace):
+    other = CacheNamespace(namespace.region, "other")
+    writes = []
+    backend = namespace.region.backend
+    names = ("set", "set_multi", "set_serialized", "set_serialized_multi")
+    for name in names:
+        original = getattr(backend, name)
+        setattr(backend, name, lambda *args, original=original: writes.append(args[0]) or original(*args))
+    try:
+        for outcome in ("commit", "abort"):
+            request = RequestWithTransaction()
+            request.tm.begin()
+            namespace.invalidate_after_commit(request, "products", "product:1")
+            other.invalidate_after_commit(request, "user:7")
+            before = namespace.key("products", "list")
+            namespace.set(before, "built before the commit")
+            del writes[:]
+            getattr(request.tm, outcome)()
+            if outcome == "commit":
+                # Both namespaces' generations in one write, and the page built meanwhile is stale.
+                assert [sorted(write) for write in writes] == [
+                    ["other:gen:user:7", "test:gen:product:1", "test:gen:products"]]
+                assert namespace.get(namespace.key("products", "list")) is None
+            else:
+                assert writes == []
+    finally:
+        for name in names:
+            delattr(backend, name)
+
+
 def test_get_or_create_calls_the_creator_once(namespace):
     calls = []
     key = namespace.key("products", "detail", 7)

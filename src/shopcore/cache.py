@@ -276,19 +276,39 @@ class CacheNamespace:
         return value
 
     def invalidate(self, *collections: str) -> None:
-        """Make every key built on these collections unreachable now (prefer `invalidate_after_commit`)."""
-        for collection in collections:
-            self.region.set(self._generation_key(collection), uuid.uuid4().hex[:12])
+        """Make every key built on these collections unreachable now (prefer `invalidate_after_commit`).
+
+        One write for all of them (a single round trip to Redis), whatever their number.
+        """
+        if collections:
+            self.region.set_multi({self._generation_key(collection): uuid.uuid4().hex[:12]
+                                   for collection in collections})
 
     def invalidate_after_commit(self, request, *collections: str) -> None:
-        """Invalidate when the request's transaction commits (and also now, for this request)."""
+        """Invalidate when the request's transaction commits (and also now, for this request).
+
+        Every namespace's invalidations of one transaction go to Redis together after the commit:
+        one write per cache region, however many calls made them.
+        """
         self.invalidate(*collections)
+        transaction = request.tm.get()
+        try:
+            pending = transaction.data(_INVALIDATED_AFTER_COMMIT)
+        except KeyError:
+            pending = {}
+            transaction.set_data(_INVALIDATED_AFTER_COMMIT, pending)
+            transaction.addAfterCommitHook(_invalidate_after_commit, args=(pending,))
+        pending.setdefault(self.region, set()).update(self._generation_key(c) for c in collections)
 
-        def after_commit(success: bool) -> None:
-            if success:
-                self.invalidate(*collections)
 
-        request.tm.get().addAfterCommitHook(after_commit)
+# Transaction data: {region: generation keys} to bump once the transaction has committed.
+_INVALIDATED_AFTER_COMMIT = object()
+
+
+def _invalidate_after_commit(success: bool, pending: dict) -> None:
+    if success:
+        for region, keys in pending.items():
+            region.set_multi({key: uuid.uuid4().hex[:12] for key in sorted(keys)})
 
 
 def add_cache_namespace(config, namespace: str, ttl: int | None = None) -> None:

@@ -7,6 +7,8 @@ import datetime
 import logging
 from typing import Any, Iterable, Mapping
 
+import transaction
+from transaction.interfaces import AlreadyInTransaction
 import zope.sqlalchemy
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, Result, make_url
@@ -125,6 +127,9 @@ def _mark_changed(session: Session) -> None:
 
 # session.info key: the transaction manager a session was registered with (`session_for_transaction`).
 TRANSACTION_MANAGER = "shopcore.transaction_manager"
+# session.info key: the app registry of a request's session, for session event listeners that act on
+# the app's services after a commit (the accounts tell the revocation store which users changed).
+REGISTRY = "shopcore.registry"
 
 
 def make_engine(settings: Mapping[str, Any]) -> Engine:
@@ -224,14 +229,101 @@ def session_for_transaction(session_factory: sessionmaker, transaction_manager) 
 
 def _request_dbsession(request) -> Session:
     session = session_for_transaction(request.registry["shopcore.dbsession_factory"], request.tm)
+    session.info[REGISTRY] = request.registry
     if request.method not in SAFE_METHODS and session.get_bind().dialect.name == "sqlite":
         session.connection(execution_options={SQLITE_WRITE_LOCK: True})
     return session
 
 
+class _PendingTransaction:
+    """What `LazyTransactionManager.begin` returns: a note or an attribute given to it waits for the
+    transaction; anything else makes the transaction begin and is asked of it."""
+
+    __slots__ = ("_manager", "_notes", "_attributes")
+
+    def __init__(self, manager: "LazyTransactionManager"):
+        object.__setattr__(self, "_manager", manager)
+        object.__setattr__(self, "_notes", [])
+        object.__setattr__(self, "_attributes", {})
+
+    def note(self, text) -> None:
+        if self._manager._pending is self:
+            self._notes.append(text)
+        else:
+            self._manager.get().note(text)
+
+    def __setattr__(self, name: str, value) -> None:
+        if self._manager._pending is self:
+            self._attributes[name] = value
+        else:
+            setattr(self._manager.get(), name, value)
+
+    def __getattr__(self, name: str):
+        if name in self._attributes and self._manager._pending is self:
+            return self._attributes[name]
+        return getattr(self._manager.get(), name)
+
+    def _apply(self, txn) -> None:
+        for name, value in self._attributes.items():
+            setattr(txn, name, value)
+        for text in self._notes:
+            txn.note(text)
+
+
+class LazyTransactionManager(transaction.TransactionManager):
+    """pyramid_tm's explicit manager, whose transaction begins only when something first needs it.
+
+    pyramid_tm begins a transaction for every request and commits it at the end. A request that never
+    uses it (a cached GET: no database session, no after-commit hook) then creates, commits and frees
+    an empty transaction for nothing. Here `begin()` only marks the request as inside a transaction;
+    the first `get()` (a session joining it, a hook added, a savepoint, a doom) really begins it, and
+    `commit()` or `abort()` of one that never began does nothing. Outside `begin()`, `get()` still
+    refuses (explicit mode), as before.
+    """
+
+    def __init__(self):
+        super().__init__(explicit=True)
+        self._pending: _PendingTransaction | None = None
+
+    def begin(self):
+        if self._pending is not None:
+            raise AlreadyInTransaction()
+        if self._txn is not None:
+            return super().begin()  # raises AlreadyInTransaction (explicit mode)
+        self._pending = _PendingTransaction(self)
+        return self._pending
+
+    def get(self):
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            pending._apply(super().begin())
+        return super().get()
+
+    def isDoomed(self) -> bool:
+        return False if self._pending is not None else super().isDoomed()
+
+    def commit(self):
+        if self._pending is not None:
+            self._pending = None  # nothing used it: nothing to commit
+            return None
+        return super().commit()
+
+    def abort(self):
+        if self._pending is not None:
+            self._pending = None
+            return None
+        return super().abort()
+
+
+def lazy_transaction_manager(request) -> LazyTransactionManager:
+    """`tm.manager_hook`: each request's transaction manager."""
+    return LazyTransactionManager()
+
+
 def includeme(config) -> None:
     settings = config.get_settings()
-    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    settings["tm.manager_hook"] = "shopcore.db.lazy_transaction_manager"
     settings.setdefault("tm.annotate_user", False)
     config.include("pyramid_tm")
     if "shopcore.engine" not in config.registry:

@@ -6,10 +6,11 @@ an empty folder shared by the workers so `/metrics` adds up every worker's numbe
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 import time
+
+import orjson
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from prometheus_client import multiprocess
@@ -21,6 +22,7 @@ from shopcore.errors import error_response
 from shopcore.metrics import LATENCY, REQUESTS
 
 request_log = logging.getLogger("shopcore.requests")
+MAX_REMEMBERED_LABELS = 1000
 
 
 
@@ -42,7 +44,7 @@ def request_log_line(request, response, duration: float, json_format: bool) -> s
         "user_id": identity.user_id if identity is not None else None,
     }
     if json_format:
-        return json.dumps(fields)
+        return orjson.dumps(fields).decode()
     user = f" user={fields['user_id']}" if fields["user_id"] is not None else ""
     return (f"{fields['method']} {fields['path']} -> {fields['status']} in {fields['duration_ms']} ms "
             f"[{fields['route']}] id={fields['request_id']}{user}")
@@ -50,14 +52,28 @@ def request_log_line(request, response, duration: float, json_format: bool) -> s
 
 def observability_tween_factory(handler, registry):
     json_format = registry.settings["shopcore.log.format"] == "json"
+    # The metrics' children by their labels: prometheus-client checks and locks on every `labels()`
+    # call; routes, methods and statuses are few, so each child is looked up once per process (the
+    # lookup is bounded: a client can send any method name).
+    counters: dict[tuple[str, str, int], object] = {}
+    latencies: dict[str, object] = {}
 
     def tween(request):
         started = time.perf_counter()
         response = handler(request)
         duration = time.perf_counter() - started
         route = route_name(request)
-        REQUESTS.labels(route, request.method, str(response.status_int)).inc()
-        LATENCY.labels(route).observe(duration)
+        labels = (route, request.method, response.status_int)
+        counter = counters.get(labels)
+        if counter is None:
+            counter = REQUESTS.labels(route, request.method, str(response.status_int))
+            if len(counters) < MAX_REMEMBERED_LABELS:
+                counters[labels] = counter
+        counter.inc()
+        latency = latencies.get(route)
+        if latency is None:
+            latency = latencies[route] = LATENCY.labels(route)
+        latency.observe(duration)
         request_log.info(request_log_line(request, response, duration, json_format))
         return response
 

@@ -73,7 +73,7 @@ def test_a_permission_granted_to_logged_in_users_admits_customers(app, make_user
     app.post("/test/review/", status=401)
 
 
-def test_roles_are_read_from_the_database_on_every_request(app, make_user, token_for, auth, make_request):
+def test_a_removed_admin_role_holds_at_once_for_a_token_already_issued(app, make_user, token_for, auth, make_request):
     admin_id = make_user("ada", is_admin=True)
     token = token_for(admin_id)["access"]
     app.post("/test/edit/", headers=auth.bearer(token), status=200)

@@ -143,8 +143,11 @@ def test_a_web_process_killed_mid_checkout_leaves_whole_orders_or_nothing(
                 connection.close()
 
         clients = [threading.Thread(target=check_out, args=(user_id,)) for user_id in customers]
+        # Started one after another across one hold: checkouts take the stock last, so they do not wait
+        # for each other inside the hook; staggered, some are still inside when the first is through.
         for client in clients:
             client.start()
+            time.sleep(HOLD_SECONDS / CUSTOMERS)
         # Kill once an order is through and another checkout is inside its transaction.
         deadline = time.monotonic() + 60
         while True:

@@ -3,7 +3,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from shopcore_cart.api import PRICE_ADJUSTMENTS, Adjustment
 from shopcore_orders.api import CHECKOUT_VALIDATORS, ORDER_PLACED, CheckoutRefused
@@ -286,3 +286,50 @@ def test_checkout_makes_the_same_queries_whatever_its_number_of_lines(
     assert statements_starting("INSERT INTO orders_lines") == 1
     assert statements_starting("SELECT cart_items") == 1
     assert statements_starting("DELETE FROM cart_items") == 1
+
+
+def test_the_stock_is_taken_last_right_before_the_commit(customer_app, make_product, add_to_cart, shop_details,
+                                                         shopcore_engine):
+    """The products' row locks (PostgreSQL) are held from the stock UPDATE to the commit only: the order,
+    its lines, the emptied cart and the mail's outbox row are all written before it."""
+    for index in range(3):
+        add_to_cart(customer_app.user_id, make_product(name=f"Hot item {index}", stock=10), 1)
+    sent: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        sent.append(" ".join(statement.split())[:60])
+
+    event.listen(shopcore_engine, "before_cursor_execute", record)
+    try:
+        customer_app.post_json("/api/orders/checkout/", shop_details, status=201)
+    finally:
+        event.remove(shopcore_engine, "before_cursor_execute", record)
+    stock = [index for index, statement in enumerate(sent) if statement.startswith("UPDATE catalog_products")]
+    assert len(stock) == 1, sent
+    # The request's commit is the release of its savepoint in the test's transaction.
+    assert sent[stock[0] + 1].startswith("RELEASE SAVEPOINT"), sent
+    before = sent[:stock[0]]
+    for written in ("INSERT INTO orders_orders", "INSERT INTO orders_lines", "DELETE FROM cart_items",
+                    "INSERT INTO core_outbox"):
+        assert any(statement.startswith(written) for statement in before), (written, sent)
+
+
+def test_the_order_placed_mail_is_made_of_the_order_as_stored(customer_app, make_product, add_to_cart,
+                                                              shop_details, shopcore_registry, make_request):
+    """While `OrderPlaced` is handled, `order_summary` answers from the order just built (no query);
+    it is the same summary a later read of the stored order gives."""
+    add_to_cart(customer_app.user_id, make_product(name="Lamp", price="12.50", stock=5), 2)
+    add_to_cart(customer_app.user_id, make_product(name="Desk", price="99.99", stock=5), 1)
+    summaries = []
+    subscriber = (OrderPlaced, False,
+                  lambda request, event: summaries.append(request.find_service(OrderService)
+                                                          .order_summary(event.order_id)))
+    subscribers = shopcore_registry.setdefault("shopcore.event_subscribers", [])
+    subscribers.append(subscriber)
+    try:
+        order = customer_app.post_json("/api/orders/checkout/", shop_details, status=201).json
+    finally:
+        subscribers.remove(subscriber)
+    with make_request() as request:
+        stored = request.find_service(OrderService).order_summary(order["id"])
+    assert summaries == [stored]

@@ -5,18 +5,19 @@ from shopcore.security import Identity
 
 
 def verify_access_claims(request, claims: dict) -> Identity | None:
-    """An identity for valid access-token claims, or None when the token no longer stands."""
-    from shopcore.accounts.tokens import ACCESS, checked_claims, token_owner
+    """An identity for valid access-token claims, or None when the token no longer stands.
+
+    No query while the token's user is unchanged since it was issued (`shopcore.accounts.identity`).
+    """
+    from shopcore.accounts.identity import access_identity
+    from shopcore.accounts.tokens import ACCESS, checked_claims
 
     claims = checked_claims(claims, ACCESS)
-    user = token_owner(request, claims) if claims else None
-    if user is None:
-        return None
-    return Identity(user_id=user.id, username=user.username, is_admin=user.is_admin, token_id=claims["jti"],
-                    token_expires_at=claims["exp"], session_id=claims["sid"])
+    return access_identity(request, claims) if claims else None
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.identity import track_user_changes
     from shopcore.accounts.passwords import PasswordHashing
     from shopcore.accounts.personal_data import ERASE_ACTION
     from shopcore.accounts.personal_data import declare_points as declare_personal_data_points
@@ -37,6 +38,7 @@ def includeme(config) -> None:
     declare_personal_data_points(config)
     config.add_audited_action(ERASE_ACTION, doc="A customer erased their own account (their personal data)")
     config.add_audited_action(REVOKE_ADMIN, doc="An admin was made a customer again (shopcore-admin revoke-admin)")
+    track_user_changes()
     # A reset request's work for a known address, done outside the request (whose timing must not tell).
     config.add_job_handler(PASSWORD_RESET_JOB, send_password_reset_link, with_request=True)
     config.add_openapi_fragment("shopcore.accounts:openapi.yaml")

@@ -188,8 +188,8 @@ def get_user(request, user_id: int) -> User:
 def set_admin(request, username: str, is_admin: bool) -> tuple[User, bool]:
     """Make the user named `username` (any case) an admin or a customer; says whether anything changed.
 
-    The security policy reads `is_admin` from the user's row on every request, so the change holds
-    for the tokens the user already has, at once.
+    The change moves the user's generation when it commits (`shopcore.accounts.identity`), so it holds
+    for the tokens the user already has, at once, on every process.
     """
     user = request.dbsession.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     if user is None:

@@ -8,7 +8,10 @@ Each token carries, besides `sub`, `iat` and `exp`:
 - `cv`: the user's credentials stamp when it was issued; a password change or reset moves the stamp,
   which refuses every earlier token (to the microsecond, unlike the whole seconds of `iat`);
 - `auth_time`: when the login session began (epoch seconds), carried over by every refresh, so a
-  session ends `shopcore.accounts.session_lifetime` after its login however often it is refreshed.
+  session ends `shopcore.accounts.session_lifetime` after its login however often it is refreshed;
+- access and refresh tokens alike: `name` (the username), `adm` (an admin when issued) and `ust`
+  (the user's stamp when issued): while the stamp is the user's, the claims are the identity
+  without a query (`shopcore.accounts.identity`).
 """
 from __future__ import annotations
 
@@ -25,8 +28,10 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _MAX_ID_LENGTH = 64
 
 
-def credentials_stamp(user: User) -> str:
-    return str((as_utc(user.tokens_valid_after) - _EPOCH) // datetime.timedelta(microseconds=1))
+def credentials_stamp(user: User | datetime.datetime) -> str:
+    """A user's (or their `tokens_valid_after` moment's) credentials stamp, to the microsecond."""
+    moment = user if isinstance(user, datetime.datetime) else user.tokens_valid_after
+    return str((as_utc(moment) - _EPOCH) // datetime.timedelta(microseconds=1))
 
 
 def new_session_id() -> str:
@@ -46,16 +51,19 @@ def issue_token_pair(request, user: User | int, session_id: str | None = None,
                      started_at: int | None = None) -> dict[str, str]:
     """A fresh access and refresh token for `user`, in `session_id` (a new login session when None)
     which began at `started_at` (now when None)."""
-    if not isinstance(user, User):
-        user_id, user = user, request.dbsession.get(User, user)
-        if user is None:
-            raise LookupError(f"no user {user_id}")
+    from shopcore.accounts.identity import user_claims
+
+    user_id = user.id if isinstance(user, User) else user
+    # A User given is the row its password or refresh token was checked against: its credentials stamp.
+    described = user_claims(request, user_id, credentials_stamp(user) if isinstance(user, User) else None)
+    if described is None:
+        raise LookupError(f"no user {user_id}")
     settings = request.registry.settings
     codec = request.registry["shopcore.token_codec"]
-    subject = str(user.id)  # PyJWT requires a string `sub`
+    subject = str(user_id)  # PyJWT requires a string `sub`
     now = int(time.time())
     started_at = now if started_at is None else started_at
-    common = {"sid": session_id or new_session_id(), "cv": credentials_stamp(user), "auth_time": started_at}
+    common = {"sid": session_id or new_session_id(), "auth_time": started_at, **described}
     access = codec.create_token(subject, expiration=settings["shopcore.jwt.access_ttl"],
                                 type=ACCESS, jti=uuid.uuid4().hex, **common)
     # No refresh token outlives its session's end.

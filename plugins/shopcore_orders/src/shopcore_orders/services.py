@@ -57,6 +57,8 @@ CHECKOUT_RATE_LIMIT = "orders.checkout_user"
 # The admin action recorded in the audit log (declared in the plugin's includeme), and its object type.
 STATUS_CHANGED = "orders.order.status"
 ORDER_OBJECT = "orders.order"
+# Transaction data key of `DefaultOrderService._placed_orders`.
+_PLACED_ORDERS = object()
 # Orders expired per transaction: a backlog is worked through in short transactions.
 EXPIRY_BATCH = 100
 
@@ -150,7 +152,11 @@ class DefaultOrderService(OrderService):
 
     def __init__(self, request):
         self.request = request
-        self.session = request.dbsession
+
+    @property
+    def session(self):
+        # Made when first used: a request answered from the cache opens no database session.
+        return self.request.dbsession
 
     @property
     def cache(self):
@@ -160,8 +166,10 @@ class DefaultOrderService(OrderService):
     def settings(self) -> OrderSettings:
         return self.request.registry[SETTINGS_KEY]
 
-    def _changed(self, user_id: int) -> None:
+    def _changed(self, user_id: int, order_id: int | None = None) -> None:
         self.cache.invalidate_after_commit(self.request, user_collection(user_id), ALL_ORDERS)
+        if order_id is not None:
+            self._placed_orders().pop(order_id, None)  # a subscriber changed the order it was told of
 
     # --- checkout ------------------------------------------------------------------------------------
 
@@ -214,6 +222,12 @@ class DefaultOrderService(OrderService):
         and nothing is written (the caller's transaction rolls back; the catalog has already put
         back what it took). Prices are those of the cart now, copied into the order's lines.
 
+        The stock is taken last, after the order, its lines, the emptied cart and the `OrderPlaced`
+        subscribers' writes (the order-placed mail's outbox row): on PostgreSQL the UPDATE row-locks
+        the products, the hottest rows of the shop, which every other checkout of them then waits
+        for, so they are held only from that UPDATE to the commit (bench/README.md measures it).
+        A short line rolls all of it back, as any 409 does.
+
         Each attempt counts against the customer's checkout rate limit (429 with Retry-After), and a
         customer may hold at most `max_pending_quantity` units of a product in unpaid orders.
         """
@@ -238,14 +252,6 @@ class DefaultOrderService(OrderService):
         self._check_pending_quantities(user_id, cart.lines)
         # A validator refuses with CheckoutRefused, a Conflict: it propagates as the 409.
         run_extension_point(self.request, CHECKOUT_VALIDATORS, cart.snapshot)
-        catalog = self.request.find_service(CatalogService)
-        short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
-        if short:
-            line = next(line for line in cart.lines if line.product_id in short)
-            product = catalog.get_product(line.product_id)
-            sold = product is not None and product.is_active
-            raise self._unavailable(line.product_id, line.product_name, line.quantity,
-                                    product.stock if sold else 0, sold=sold)
 
         now = utcnow()
         order = Order(user_id=user_id, status=PENDING, payment_method=payment_method, created_at=now, updated_at=now,
@@ -267,13 +273,44 @@ class DefaultOrderService(OrderService):
             self.session.execute(insert(OrderAdjustment), adjustments)
         run_extension_point(self.request, ORDER_PLACED, order, cart.snapshot)
         carts.clear(user_id)
-        self._changed(user_id)
-        self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id, total_price=order.total_price,
-                                        lines=tuple(OrderEventLine(v["product_id"], v["quantity"], v["price"])
-                                                    for v in lines)))
-        return order_body(order, [line_body(line_id, v["product_id"], v["product_name"], v["quantity"], v["price"])
+        body = order_body(order, [line_body(line_id, v["product_id"], v["product_name"], v["quantity"], v["price"])
                                   for line_id, v in zip(line_ids, lines)],
                           [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
+        # While its subscribers run, `order_summary` of this order is the body just built: the
+        # order-placed mail then re-reads nothing of what this transaction has just written.
+        placed = self._placed_orders()
+        placed[order.id] = body
+        try:
+            self.request.notify(OrderPlaced(order_id=order.id, user_id=user_id, total_price=order.total_price,
+                                            lines=tuple(OrderEventLine(v["product_id"], v["quantity"], v["price"])
+                                                        for v in lines)))
+        finally:
+            placed.pop(order.id, None)
+
+        # The customer's cached orders go stale at the commit; said now, so that its Redis write is not
+        # made while the products are locked.
+        self._changed(user_id)
+        # Last: the stock (see the docstring). Nothing after this but the commit (and, with an
+        # Idempotency-Key, the one UPDATE that keeps the response).
+        catalog = self.request.find_service(CatalogService)
+        short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
+        if short:
+            line = next(line for line in cart.lines if line.product_id in short)
+            product = catalog.get_product(line.product_id)
+            sold = product is not None and product.is_active
+            raise self._unavailable(line.product_id, line.product_name, line.quantity,
+                                    product.stock if sold else 0, sold=sold)
+        return body
+
+    def _placed_orders(self) -> dict[int, dict]:
+        """Bodies of the orders this transaction placed, while their `OrderPlaced` subscribers run."""
+        transaction = self.request.tm.get()
+        try:
+            return transaction.data(_PLACED_ORDERS)
+        except KeyError:
+            placed: dict[int, dict] = {}
+            transaction.set_data(_PLACED_ORDERS, placed)
+            return placed
 
     def _check_pending_quantities(self, user_id: int, lines) -> None:
         """409 if this order would give the customer more than `max_pending_quantity` units of a
@@ -364,6 +401,10 @@ class DefaultOrderService(OrderService):
 
     def order_summary(self, order_id: int) -> dict:
         """An order as the notifications plugin mails it (uncached: it is called inside the transaction)."""
+        just_placed = self._placed_orders().get(order_id)
+        if just_placed is not None:
+            return {**just_placed, "items": [dict(item) for item in just_placed["items"]],
+                    "adjustments": [dict(a) for a in just_placed["adjustments"]], "user_id": just_placed["user"]}
         order = self.session.scalar(self._loaded().where(Order.id == order_id))
         if order is None:
             raise NotFound("Order not found.")
@@ -401,7 +442,7 @@ class DefaultOrderService(OrderService):
                 raise Conflict(message, [{"field": "shipping_address", "message": message}])
             raise Conflict(f"Order {order_id} is {current}; only a pending order can be changed.",
                            [{"field": "status", "message": f"The order is {current}."}])
-        self._changed(user_id)
+        self._changed(user_id, order_id)
         order = self.session.scalar(self._loaded().where(Order.id == order_id).execution_options(
             populate_existing=True))
         return loaded_order_body(order)
@@ -470,7 +511,7 @@ class DefaultOrderService(OrderService):
         for product_id in sorted(returned):
             catalog.return_stock(product_id, returned[product_id])
         for row in sorted(expired):
-            self._changed(row.user_id)
+            self._changed(row.user_id, row.id)
             self.request.notify(OrderExpired(order_id=row.id, user_id=row.user_id, total_price=row.total_price,
                                              lines=tuple(lines[row.id])))
         return sorted(row.id for row in expired)
@@ -513,7 +554,7 @@ class DefaultOrderService(OrderService):
             current = self._current_status(order_id, owner_id)
             raise Conflict(f"Order {order_id} is {current}; it cannot become {target}.",
                            [{"field": "status", "message": f"The order is {current}."}])
-        self._changed(row.user_id)
+        self._changed(row.user_id, order_id)
         if target not in EVENTS:
             return ()
         lines = tuple(OrderEventLine(line.product_id, line.quantity, line.price) for line in self.session.execute(
