@@ -1,6 +1,7 @@
 """Checkout: all or nothing, prices copied, the cart emptied, the decision hooks, a fixed query count."""
 import datetime
 from decimal import Decimal
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import func, select
@@ -61,8 +62,11 @@ def test_checkout_places_a_pending_order_copying_prices_and_empties_the_cart(
         "id": body["id"], "user": customer_app.user_id, "status": "pending",
         "subtotal": "105.00", "total_price": "105.00",
         "shipping_address": "1 Main St, Springfield", "payment_method": "credit_card",
-        "items": [{"product": lamp, "product_name": "Desk lamp", "quantity": 2, "price": "12.50"},
-                  {"product": chair, "product_name": "Chair", "quantity": 2, "price": "40.00"}],
+        # Issue 16: each line also keeps the variant bought, its SKU and options.
+        "items": [{"product": lamp, "product_name": "Desk lamp", "quantity": 2, "price": "12.50",
+                   "variant": ANY, "sku": "desk-lamp", "options": {}},
+                  {"product": chair, "product_name": "Chair", "quantity": 2, "price": "40.00",
+                   "variant": ANY, "sku": "chair", "options": {}}],
         "adjustments": [],
     }
     assert (stock_of(lamp), stock_of(chair)) == (3, 0)
@@ -86,7 +90,8 @@ def test_order_history_keeps_the_name_and_price_paid_whatever_the_catalog_does(
         catalog.delete_product(lamp)
         assert catalog.get_product(lamp).is_active is False
     shown = customer_app.get(f"/api/orders/{order['id']}/").json
-    assert shown["items"] == [{"product": lamp, "product_name": "Desk lamp", "quantity": 1, "price": "12.50"}]
+    assert shown["items"] == [{"product": lamp, "product_name": "Desk lamp", "quantity": 1, "price": "12.50",
+                               "variant": ANY, "sku": "desk-lamp", "options": {}}]
     assert shown["total_price"] == "12.50"
 
 

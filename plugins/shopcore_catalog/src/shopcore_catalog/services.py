@@ -399,7 +399,7 @@ class DefaultCatalogService(CatalogService):
         return (select(Variant.id, Variant.product_id, Variant.sku, Variant.options, Variant.price, Variant.stock,
                        Variant.is_active, Product.name.label("product_name"),
                        Product.is_active.label("product_active"))
-                .join(Product, Product.id == Variant.product_id))
+                .select_from(Product).join(Variant, Variant.product_id == Product.id))
 
     def get_variants(self, ids: Iterable[int]) -> dict[int, VariantInfo]:
         """The variants among `ids` that exist, with their product's name, in one query."""
