@@ -692,19 +692,26 @@ def run_import(env, args) -> int:
         return 2
     importer = CatalogImport(request, path, dry_run=args.dry_run, skip_invalid=args.skip_invalid,
                              progress=not args.quiet)
+    request.tm.begin()
     try:
-        with request.tm:
-            report = importer.run()
-            if report.errors and not args.skip_invalid or args.dry_run:
-                request.tm.doom()  # nothing is written (categories a dry run would make included)
+        report = importer.run()
+        if report.errors and not args.skip_invalid or args.dry_run:
+            request.tm.abort()  # nothing is written
+        else:
+            request.tm.commit()
     except ImportFailed as exc:  # an image could not be read: the transaction was rolled back whole
         for error in exc.errors:
             print(f"catalog-import: {error}", file=sys.stderr)
+        request.tm.abort()
         print("catalog-import: nothing was written", file=sys.stderr)
         return 1
     except ShopError as exc:
+        request.tm.abort()
         print(f"catalog-import: {exc}", file=sys.stderr)
         return 1
+    except BaseException:
+        request.tm.abort()
+        raise
     for error in report.errors:
         print(f"catalog-import: {error}", file=sys.stderr)
     if report.errors and not args.skip_invalid:
@@ -718,12 +725,14 @@ def run_import(env, args) -> int:
 
 def run_export(env, args) -> int:
     request = env["request"]
-    with request.tm:
+    request.tm.begin()
+    try:
         if args.file == "-":
             count = export_catalog(request, sys.stdout, progress=False)
         else:
             with open(args.file, "w", newline="", encoding="utf-8") as handle:
                 count = export_catalog(request, handle, progress=not args.quiet)
-        request.tm.doom()  # a read: nothing to commit
+    finally:
+        request.tm.abort()  # a read: nothing to commit
     print(f"catalog-export: {count} rows written to {args.file}", file=sys.stderr)
     return 0
