@@ -159,6 +159,9 @@ class CatalogImport:
         self.skip_invalid = skip_invalid
         self.progress = progress
         self.report = ImportReport()
+        # Products with a bad row (all their rows are left out) and the bad rows themselves.
+        self.invalid_keys: set[str | None] = set()
+        self.bad_rows = 0
 
     def error(self, line: int, column: str, message: str) -> None:
         self.report.errors.append(RowError(line, column, message))
@@ -167,6 +170,8 @@ class CatalogImport:
 
     def run(self) -> ImportReport:
         with open(self.path, newline="", encoding="utf-8-sig") as handle:
+            self.total = max(sum(1 for _ in csv.reader(handle)) - 1, 0)  # for the progress bar
+            handle.seek(0)
             reader = csv.DictReader(handle)
             header = reader.fieldnames or []
             if not self.check_header(header):
@@ -178,8 +183,11 @@ class CatalogImport:
         self.check_products(products)
         if self.report.errors and not self.skip_invalid:
             return self.report
+        for key in self.invalid_keys:
+            if key in products:
+                products[key].invalid = True
         valid = [product for product in products.values() if not product.invalid]
-        self.report.skipped_rows = sum(len(p.variants) for p in products.values() if p.invalid)
+        self.report.skipped_rows = self.bad_rows + sum(len(p.variants) for p in products.values() if p.invalid)
         self.write(valid)
         return self.report
 
@@ -222,21 +230,25 @@ class CatalogImport:
     def read_rows(self, reader) -> dict[str, ProductRows]:
         products: dict[str, ProductRows] = {}
         seen_skus: dict[str, int] = {}
-        with tqdm(desc="catalog-import: checking", unit="row", disable=not self.progress, file=sys.stderr) as bar:
+        with tqdm(total=self.total, desc="catalog-import: checking", unit="row", disable=not self.progress,
+                  file=sys.stderr) as bar:
             for row in reader:
                 line = reader.line_num
                 self.report.rows += 1
                 bar.update(1)
                 if None in row:  # more cells than columns
                     self.error(line, "-", "The row has more cells than the header has columns.")
+                    self.bad_rows += 1
                     continue
                 try:
                     self.read_row(line, row, products, seen_skus)
                 except RowInvalid as exc:
                     self.error(line, exc.column, exc.message)
-                    key = self.product_key(row, quiet=True)
-                    if key in products:
-                        products[key].invalid = True
+                    self.bad_rows += 1
+                    try:
+                        self.invalid_keys.add(self.product_key(row, quiet=True))
+                    except RowInvalid:
+                        pass
         return products
 
     def product_key(self, row: dict, quiet: bool = False) -> str | None:
