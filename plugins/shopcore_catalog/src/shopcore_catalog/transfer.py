@@ -216,6 +216,9 @@ class CatalogImport:
         self.variants_by_sku = {row.sku.lower(): row for row in session.execute(
             select(Variant.id, Variant.product_id, Variant.sku, Variant.options, Variant.options_key, Variant.price,
                    Variant.stock, Variant.is_active))}
+        self.variants_by_product: dict[int, list] = {}
+        for variant in self.variants_by_sku.values():
+            self.variants_by_product.setdefault(variant.product_id, []).append(variant)
         self.products_by_id = {row.id: row for row in session.execute(
             select(Product.id, Product.name, Product.slug, Product.description, Product.category_id,
                    Product.is_active, Product.option_names))}
@@ -357,8 +360,8 @@ class CatalogImport:
             in_file = {v.sku.lower() for v in product.variants}
             if existing is not None:
                 # The product's variants the file does not name keep their options.
-                for variant in self.variants_by_sku.values():
-                    if variant.product_id == existing.id and variant.sku.lower() not in in_file:
+                for variant in self.variants_by_product.get(existing.id, ()):
+                    if variant.sku.lower() not in in_file:
                         if set(variant.options) != set(names):
                             problems.append(RowError(product.first_line, "option:*",
                                                      f"The product's variant {variant.sku!r}, not in the file, has "
@@ -428,10 +431,12 @@ class CatalogImport:
                 else:
                     self.report.unchanged += 1
         if updates:
-            # Combinations may be swapped between variants: their keys are moved aside first.
-            session.execute(update(Variant).where(Variant.id.in_([u["id"] for u in updates]))
-                            .values(options_key="~" + cast(Variant.id, String))
-                            .execution_options(synchronize_session=False))
+            # Combinations may be swapped between variants: the keys that change are moved aside first.
+            moved = [u["id"] for u in updates if u["options_key"] != self.variants_by_sku[u["sku"].lower()].options_key]
+            for start in range(0, len(moved), BATCH):
+                session.execute(update(Variant).where(Variant.id.in_(moved[start:start + BATCH]))
+                                .values(options_key="~" + cast(Variant.id, String))
+                                .execution_options(synchronize_session=False))
             for start in range(0, len(updates), BATCH):
                 session.execute(update(Variant), updates[start:start + BATCH])
         for start in range(0, len(inserts), BATCH):
@@ -546,9 +551,10 @@ class CatalogImport:
         limits = self.request.find_service(ImageLimits)
         ids = [product_ids[p.key] for p in with_images]
         current: dict[int, list] = {}
-        for image in self.session.scalars(select(Image).where(Image.product_id.in_(ids)).order_by(
-                Image.product_id, Image.position, Image.id)):
-            current.setdefault(image.product_id, []).append(image)
+        for start in range(0, len(ids), BATCH):
+            for image in self.session.scalars(select(Image).where(Image.product_id.in_(ids[start:start + BATCH]))
+                                              .order_by(Image.product_id, Image.position, Image.id)):
+                current.setdefault(image.product_id, []).append(image)
         changed: dict[int, set[str]] = {}
         for product in tqdm(with_images, desc="catalog-import: images", unit="product", disable=not self.progress,
                             file=sys.stderr):
