@@ -30,8 +30,10 @@ def parse_optional_ttl(value) -> int | None:
 CATALOG_SETTINGS = (
     Setting("shopcore.catalog.cache_ttl", "", parse_optional_ttl, (),
             "Lifetime of the catalog's cached bodies in seconds; empty uses shopcore.cache.ttl."),
-    Setting("shopcore.catalog.media_storage", "filesystem", parse_choice("filesystem", "s3"),
-            ("SHOPCORE_MEDIA_STORAGE",), "Where product images are kept: filesystem (served under media_url) or s3."),
+    Setting("shopcore.catalog.media_storage", "", parse_choice("", "filesystem", "s3"),
+            ("SHOPCORE_MEDIA_STORAGE",),
+            "Where product images are kept: filesystem (served under media_url) or s3; empty: s3 when "
+            "s3_bucket is set, else filesystem."),
     Setting("shopcore.catalog.media_root", "", parse_str, ("SHOPCORE_MEDIA_ROOT",),
             "Folder of the filesystem storage; empty is var/media under the working directory."),
     Setting("shopcore.catalog.media_url", "/media/", parse_str, (),
@@ -57,6 +59,8 @@ CATALOG_SETTINGS = (
 
 
 def check_media_settings(settings) -> None:
+    if not settings["shopcore.catalog.media_storage"]:
+        settings["shopcore.catalog.media_storage"] = "s3" if settings["shopcore.catalog.s3_bucket"] else "filesystem"
     if settings["shopcore.catalog.media_storage"] == "s3" and not settings["shopcore.catalog.s3_bucket"]:
         raise ConfigurationError("setting shopcore.catalog.s3_bucket: the s3 media storage needs a bucket")
     if settings["shopcore.catalog.image_max_bytes"] + MULTIPART_OVERHEAD > settings["shopcore.max_body_bytes"]:
