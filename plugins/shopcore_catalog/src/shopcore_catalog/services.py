@@ -722,6 +722,9 @@ class DefaultCatalogService(CatalogService):
     def _attribute_conditions(self, pairs: tuple[tuple[str, str], ...]) -> list:
         if not pairs:
             return []
+        for code, _ in pairs:
+            if len(code) > ATTRIBUTE_CODE_MAX or not ATTRIBUTE_CODE_PATTERN.match(code):
+                raise InvalidInput("attribute", f"No attribute has the code {code[:60]!r}.")
         definitions = {attribute.code: attribute for attribute in self.session.scalars(
             select(Attribute).where(Attribute.code.in_({code for code, _ in pairs})))}
         conditions = []
@@ -1208,6 +1211,9 @@ class DefaultCatalogService(CatalogService):
         """Replace the product's attribute values with `values` ({code: value}; a null value is left out)."""
         if not isinstance(values, Mapping):
             raise InvalidInput("attributes", "Expected an object of attribute values.")
+        for code in values:
+            if not isinstance(code, str) or len(code) > ATTRIBUTE_CODE_MAX or not ATTRIBUTE_CODE_PATTERN.match(code):
+                raise InvalidInput("attributes", f"No attribute has the code {str(code)[:60]!r}.")
         definitions = {attribute.code: attribute for attribute in self.session.scalars(
             select(Attribute).where(Attribute.code.in_(list(values))))} if values else {}
         rows = []

@@ -14,7 +14,7 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from shopcore.bodies import extend_bodies
-from shopcore.errors import Forbidden, InvalidInput, NotFound
+from shopcore.errors import Forbidden, InvalidInput, NotFound, ShopError
 
 from shopcore.pagination import DEFAULT_PAGE_SIZE, page_body, public_url
 from shopcore_catalog.rendered_cache import body_response, cached_body
@@ -243,7 +243,14 @@ def delete_attribute(request):
 
 # --- images (admin) ----------------------------------------------------------------------------------------
 
+UPLOAD_FIELDS = ("file", "alt")
+
+
 def upload_image(request):
+    unknown = sorted(set(request.POST) - set(UPLOAD_FIELDS))
+    if unknown:  # a closed form, as every JSON body is
+        raise ShopError(f"{unknown[0]}: Unknown field.", [{"field": name, "message": "Unknown field."}
+                                                          for name in unknown])
     upload = request.POST.get("file")
     if upload is None or isinstance(upload, str):
         raise InvalidInput("file", "Upload the image as a file field named file.")
