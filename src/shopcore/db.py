@@ -221,15 +221,13 @@ def json_rows(dialect: str, columns: Iterable, where) -> Any:
     JSON columns as their value, booleans as true/false on PostgreSQL and 1/0 on SQLite (pass them
     through `bool`). The order of the rows is not defined: sort them in Python.
     """
-    from sqlalchemy import JSON, Boolean, Numeric, String, cast, func, literal_column, select, type_coerce
+    from sqlalchemy import JSON, Numeric, String, cast, func, literal_column, select, type_coerce
 
     def as_json_value(column):
         if isinstance(column.type, Numeric) or isinstance(getattr(column.type, "impl", None), Numeric):
             return cast(column, String)
         if isinstance(column.type, JSON) and dialect == "sqlite":
             return func.json(column)  # embedded as JSON, not as a string holding JSON
-        if isinstance(column.type, Boolean) and dialect == "postgresql":
-            return column
         return column
 
     values = [as_json_value(column) for column in columns]
