@@ -18,6 +18,7 @@ Run it through `make bench` (which installs wrk and matplotlib); `bench/run.py -
 from __future__ import annotations
 
 import argparse
+import csv
 import concurrent.futures
 import contextlib
 import datetime
@@ -59,7 +60,13 @@ TARGETS = {
     "uncached_list_p50_growth": 1.5,
     "checkout_fraction": 0.05,
     "worker_rss_mb": RSS_LIMIT_MB,
+    # The catalog of products with variants: its list fractions at least this share of the plain catalog's.
+    "variant_list_ratio": 0.8,
 }
+VARIANT_CATEGORY = "Variant bench"
+VARIANT_NOUNS = ("Lamp", "Shirt", "Chair", "Mug", "Jacket", "Desk", "Sofa", "Boot")
+VARIANT_SIZES = ("XS", "S", "M", "L", "XL")
+VARIANT_COLOURS = ("red", "blue", "green", "black")
 
 
 def log(message: str) -> None:
@@ -548,6 +555,21 @@ def sign_up_customers(base: str, count: int = CUSTOMERS) -> list[str]:
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         return list(pool.map(sign_up, range(1, count + 1)))
+def write_variant_catalog(path: Path, products: int, variants: int) -> None:
+    """A CSV for catalog-import: `products` products of `variants` variants each (size x colour)."""
+    combinations = [(size, colour) for colour in VARIANT_COLOURS for size in VARIANT_SIZES][:variants]
+    if len(combinations) < variants:
+        raise SystemExit(f"bench: at most {len(VARIANT_SIZES) * len(VARIANT_COLOURS)} variants per product")
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sku", "product", "slug", "category", "description", "price", "stock", "option:size",
+                         "option:colour"])
+        for number in range(products):
+            noun = VARIANT_NOUNS[number % len(VARIANT_NOUNS)]
+            for index, (size, colour) in enumerate(combinations):
+                writer.writerow([f"VB-{number:06d}-{index:02d}", f"Bench {noun} {number}", f"variant-bench-{number}",
+                                 VARIANT_CATEGORY, f"A {noun.lower()} in {len(combinations)} variants.",
+                                 f"{10 + number % 400}.{index:02d}", 50 + index, size, colour])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -558,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads for the shared scenarios (default 2)")
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "1000,10000,100000"),
                         help="catalog sizes, comma-separated (default 1000,10000,100000)")
+    parser.add_argument("--variant-products", type=int, default=int(os.environ.get("BENCH_VARIANT_PRODUCTS", 10000)),
+                        help="products of the variants scenario, imported with catalog-import (default 10000; 0: none)")
+    parser.add_argument("--variants", type=int, default=10, help="variants per product of that scenario (default 10)")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
                         help="a PostgreSQL URL allowed to create and drop databases")
     parser.add_argument("--database", default="shopcore_bench", help="the database created and dropped (default shopcore_bench)")
@@ -745,6 +770,30 @@ def main(argv: list[str] | None = None) -> int:
                               interleaved("order list", "get.lua", {"paths": ["/api/orders/"], "tokens": tokens}, **customer),
                               "GET /api/orders/, 16 customers"))
 
+        if args.variant_products:
+            # The same two list scenarios on a catalog of products sold in variants, loaded the way a
+            # merchant would, with catalog-import: its pages carry every variant of every product.
+            log(f"catalog-import: {args.variant_products:,} products x {args.variants} variants")
+            variant_csv = workdir / "variants.csv"
+            write_variant_catalog(variant_csv, args.variant_products, args.variants)
+            started = time.monotonic()
+            run([str(VENV_BIN / "shopcore-admin"), str(PRODUCTION_INI), "catalog-import", str(variant_csv), "--quiet"],
+                env, "catalog-import (variants)")
+            extra["variant_import_seconds"] = time.monotonic() - started
+            extra["variant_import_rows"] = args.variant_products * args.variants
+            variant_category = db.query("SELECT id FROM catalog_categories WHERE name = %s", VARIANT_CATEGORY)[0][0]
+            variant_list = f"/api/products/?category={variant_category}&ordering=price&page=1"
+            wrk(options, base, "get.lua", {"paths": [variant_list]}, duration=2)
+            scenario(row_from_wrk("cached variant list", args.variant_products,
+                                  interleaved("cached variant list", "get.lua", {"paths": [variant_list]}),
+                                  f"GET {variant_list}, {args.variants} variants a product"))
+            uncached_variants = f"/api/products/?category={variant_category}&search=lamp&max_price={{n}}"
+            offset[0] += 1_000_000
+            report = interleaved("uncached variant list", "get.lua", fresh_numbers({"paths": [uncached_variants]}))
+            scenario(row_from_wrk("uncached variant list", args.variant_products, report,
+                                  "GET /api/products/?category=&search=lamp&max_price=<distinct>, "
+                                  f"{args.variants} variants a product"))
+
         extra["workers"] = {"shopcore": memory_of(shop), "ceiling": memory_of(bare)}
     finally:
         for server in servers:
@@ -831,6 +880,17 @@ def evaluate(result: dict, rows: list[Row], sizes: list[int]) -> list[dict]:
                verification.get("oversold_units"), 0, bool(verification.get("consistent")) and bool(probe.get("ok")))
         target(f"checkout ≥ {TARGETS['checkout_fraction']} of ceiling", row.fraction, TARGETS["checkout_fraction"],
                row.fraction >= TARGETS["checkout_fraction"])
+    for kind in ("cached", "uncached"):
+        plain, variants = find(f"{kind} product list"), find(f"{kind} variant list")
+        if kind == "uncached" and variants:
+            # The plain catalog's size nearest the variant catalog's.
+            plain = min((row for row in rows if row.scenario == "uncached product list"),
+                        key=lambda row: abs(row.products - variants.products), default=None)
+        if plain and variants:
+            ratio = variants.fraction / plain.fraction
+            target(f"{kind} list with variants ≥ {TARGETS['variant_list_ratio']} × the plain catalog's fraction",
+                   ratio, TARGETS["variant_list_ratio"], ratio >= TARGETS["variant_list_ratio"] and variants.errors == 0,
+                   "×")
     workers = result.get("workers", {}).get("shopcore", [])
     if workers:
         largest = max(worker["rss_mb"] for worker in workers)

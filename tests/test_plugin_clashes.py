@@ -178,7 +178,10 @@ def test_a_plugin_declaring_another_plugins_extension_point_is_refused(start):
 
 def test_a_plugin_taking_another_plugins_settings_prefix_is_refused(start):
     def includeme(config):
-        config.add_settings_table("shopcore.catalog.", (Setting("shopcore.catalog.cache_ttl", "", parse_str),))
+        from shopcore_catalog import CATALOG_SETTINGS
+
+        # The catalog's own rows (a table of other rows would fail on the catalog's keys first).
+        config.add_settings_table("shopcore.catalog.", CATALOG_SETTINGS)
 
     fails(start, throwaway("reviews", includeme),
           message=r"plugins 'catalog' and 'reviews' both register settings prefix 'shopcore.catalog.'")

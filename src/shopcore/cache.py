@@ -25,10 +25,16 @@ The API a plugin uses (part of the plugin contract):
 
 Without Redis the cache lives in process memory, bounded: at most `shopcore.cache.max_entries`
 entries, the least recently used evicted first. Production refuses it (see `shopcore.settings`).
+Another process cannot reach that memory, so an admin command's writes (a catalog import) would stay
+invisible behind the server's cached pages for a whole TTL. With `shopcore.cache.shared_file` set (as
+development.ini does), every invalidation also rewrites that file, and each process looks at the
+file (one `stat`) before it reads its memory cache: when another process has rewritten it, the whole
+memory cache is dropped, so the server shows the command's writes on its next request.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -137,14 +143,6 @@ class TolerantBackend(ProxyBackend):
     delete_multi = _tolerant_write("delete_multi")
 
 
-def _locked(name: str):
-    def method(self, *args):
-        with self._lock:
-            return getattr(MemoryBackend, name)(self, *args)
-
-    return method
-
-
 class BoundedMemoryBackend(MemoryBackend):
     """dogpile's memory backend over an LRU mapping: at most `max_entries` entries, the least recently
     used evicted first. dogpile's own memory backend is a plain dict that never evicts, so any
@@ -156,16 +154,66 @@ class BoundedMemoryBackend(MemoryBackend):
     def __init__(self, arguments):
         super().__init__({"cache_dict": cachetools.LRUCache(maxsize=arguments["max_entries"])})
         self._lock = threading.Lock()
+        self._shared_file = arguments.get("shared_file") or None
+        self._seen = self._file_state()
 
     def __len__(self) -> int:
         return len(self._cache)
 
-    get = _locked("get")
-    get_multi = _locked("get_multi")
-    set = _locked("set")
-    set_multi = _locked("set_multi")
-    delete = _locked("delete")
-    delete_multi = _locked("delete_multi")
+    def _file_state(self):
+        if self._shared_file is None:
+            return None
+        try:
+            state = os.stat(self._shared_file)
+        except FileNotFoundError:
+            return None
+        return state.st_mtime_ns, state.st_size, state.st_ino
+
+    def _drop_if_changed_elsewhere(self) -> None:
+        """Another process invalidated something: drop everything (which entries, this process cannot know)."""
+        if self._shared_file is None:
+            return
+        state = self._file_state()
+        if state != self._seen:
+            self._cache.clear()
+            self._seen = state
+
+    def _tell_other_processes(self, keys) -> None:
+        if self._shared_file is None or not any(_GENERATION_MARK in key for key in keys):
+            return
+        self._drop_if_changed_elsewhere()  # what others wrote before this invalidation counts too
+        folder = os.path.dirname(self._shared_file)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        partial = f"{self._shared_file}.{os.getpid()}.{threading.get_ident()}"
+        with open(partial, "w") as handle:
+            handle.write(uuid.uuid4().hex)
+        os.replace(partial, self._shared_file)  # a new inode: a change the other processes cannot miss
+        self._seen = self._file_state()
+
+    def _read(name: str):
+        def method(self, *args):
+            with self._lock:
+                self._drop_if_changed_elsewhere()
+                return getattr(MemoryBackend, name)(self, *args)
+
+        return method
+
+    def _write(name: str, keys):
+        def method(self, *args):
+            with self._lock:
+                result = getattr(MemoryBackend, name)(self, *args)
+                self._tell_other_processes(keys(args[0]))
+                return result
+
+        return method
+
+    get = _read("get")
+    get_multi = _read("get_multi")
+    set = _write("set", lambda key: [key])
+    set_multi = _write("set_multi", lambda mapping: list(mapping))
+    delete = _write("delete", lambda key: [key])
+    delete_multi = _write("delete_multi", lambda keys: list(keys))
 
 
 MEMORY_BACKEND = "shopcore.cache.memory"
@@ -180,7 +228,8 @@ def make_cache_region(settings, ttl: int | None = None):
     arguments: dict[str, Any] = {}
     if backend in UNBOUNDED_MEMORY_BACKENDS or backend == MEMORY_BACKEND:
         backend = MEMORY_BACKEND
-        arguments = {"max_entries": settings["shopcore.cache.max_entries"]}
+        arguments = {"max_entries": settings["shopcore.cache.max_entries"],
+                     "shared_file": settings.get("shopcore.cache.shared_file") or None}
     elif backend.startswith("dogpile.cache.redis"):
         arguments = {
             "url": settings["shopcore.cache.redis_url"] or settings["shopcore.redis_url"],

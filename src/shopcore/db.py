@@ -331,3 +331,31 @@ def includeme(config) -> None:
     if "shopcore.dbsession_factory" not in config.registry:
         config.registry["shopcore.dbsession_factory"] = make_session_factory(config.registry["shopcore.engine"])
     config.add_request_method(_request_dbsession, "dbsession", reify=True)
+
+
+def json_rows(dialect: str, columns: Iterable, where) -> Any:
+    """A correlated scalar subquery giving the rows of `columns` that match `where` as a JSON list of
+    lists (`[]` when none), read back as Python lists: one query can then carry a row's children
+    (a product's variants on a list page) instead of one query per child table.
+
+    Numeric columns come back as strings (exact decimals; a JSON number would be read as a float),
+    JSON columns as their value, booleans as true/false on PostgreSQL and 1/0 on SQLite (pass them
+    through `bool`). The order of the rows is not defined: sort them in Python.
+    """
+    from sqlalchemy import JSON, Numeric, String, cast, func, literal_column, select, type_coerce
+
+    def as_json_value(column):
+        if isinstance(column.type, Numeric) or isinstance(getattr(column.type, "impl", None), Numeric):
+            return cast(column, String)
+        if isinstance(column.type, JSON) and dialect == "sqlite":
+            return func.json(column)  # embedded as JSON, not as a string holding JSON
+        return column
+
+    values = [as_json_value(column) for column in columns]
+    if dialect == "postgresql":
+        aggregate = func.coalesce(func.json_agg(func.json_build_array(*values)), literal_column("'[]'::json"))
+    elif dialect == "sqlite":
+        aggregate = func.coalesce(func.json_group_array(func.json_array(*values)), literal_column("'[]'"))
+    else:  # pragma: no cover - the shop runs on PostgreSQL and SQLite only
+        raise NotImplementedError(f"json_rows is not written for {dialect}")
+    return type_coerce(select(aggregate).where(where).scalar_subquery(), JSON)

@@ -105,7 +105,7 @@ def page_url(base_url: str, params: Mapping[str, Any], page_number: int) -> str:
     query = {name: value for name, value in params.items() if name != "page"}
     if page_number > 1:
         query["page"] = page_number
-    return f"{base_url}?{urlencode(query)}" if query else base_url
+    return f"{base_url}?{urlencode(query, doseq=True)}" if query else base_url
 
 
 def page_body(page: Page, results: list, base_url: str, params: Mapping[str, Any]) -> dict:

@@ -99,6 +99,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("shopcore.cache.ttl", 600, parse_positive_int, ("SHOPCORE_CACHE_TTL",), "Cache lifetime in seconds."),
     Setting("shopcore.cache.max_entries", 1000, parse_positive_int, (),
             "Most entries the in-memory cache keeps per process, least recently used evicted first."),
+    Setting("shopcore.cache.shared_file", "", parse_str, (),
+            "With the in-memory cache: a file through which processes (the server, an admin command) tell "
+            "each other of invalidations; empty: none (development.ini sets it under var/)."),
     Setting("shopcore.broker_url", "", parse_str, ("BROKER_URL",),
             "Kombu broker URL for background jobs; empty runs jobs in process after commit."),
     Setting("shopcore.mail.backend", "file", parse_choice("file", "smtp"), ("SHOPCORE_MAIL_BACKEND",),

@@ -100,6 +100,15 @@ class Operation:
         return "requestBody" in self.spec
 
     @property
+    def media_types(self) -> set[str]:
+        return set(self.spec.get("requestBody", {}).get("content", {}))
+
+    @property
+    def has_form_body(self) -> bool:
+        """A `multipart/form-data` body (an upload): the JSON body tests leave it to the form tests."""
+        return "multipart/form-data" in self.media_types
+
+    @property
     def can_be_wrong(self) -> bool:
         """Whether the spec forbids anything a client sends here besides the token (parameters, a body)."""
         return bool(self.spec.get("parameters") or self.has_body)
@@ -129,10 +138,11 @@ def spec_operations(spec: dict) -> list[Operation]:
 
 def pytest_generate_tests(metafunc):
     """`operation` (every operation of the merged spec) and subsets of it: `secured_operation`
-    (bearer-protected), `body_operation` (a request body), `limited_operation` (declares a 429);
-    `fuzz_target` pairs operations with generation modes."""
+    (bearer-protected), `body_operation` (a JSON request body), `form_operation` (a multipart form,
+    an upload), `limited_operation` (declares a 429); `fuzz_target` pairs operations with generation modes."""
     for name, keep in (("operation", lambda op: True), ("secured_operation", lambda op: op.secured),
-                       ("body_operation", lambda op: op.has_body),
+                       ("body_operation", lambda op: op.has_body and not op.has_form_body),
+                       ("form_operation", lambda op: op.has_form_body),
                        ("limited_operation", lambda op: "429" in op.spec.get("responses", {}))):
         if name in metafunc.fixturenames:
             operations = [op for op in spec_operations(collected_spec()) if keep(op)]
@@ -182,18 +192,29 @@ def collected_operations() -> list[Operation]:
     return spec_operations(collected_spec())
 
 
+def resolve_in(registry, schema):
+    """`schema` with its `$ref`s followed in the registry's merged spec (one level at a time, recursively)."""
+    spec = registry["shopcore.openapi_spec"]
+    while isinstance(schema, dict) and "$ref" in schema:
+        node = spec
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+@pytest.fixture
+def form_example(reliability_registry):
+    """`form_example(operation)` -> (fields, files): a valid multipart body of a form operation."""
+    return lambda operation: form_fields(operation, functools.partial(resolve_in, reliability_registry))
+
+
 @pytest.fixture
 def resolve_ref(reliability_registry):
     """`resolve_ref(schema)` follows `$ref`s of the live merged spec (one level at a time, recursively)."""
-    spec = reliability_registry["shopcore.openapi_spec"]
 
     def resolve(schema):
-        while isinstance(schema, dict) and "$ref" in schema:
-            node = spec
-            for part in schema["$ref"].lstrip("#/").split("/"):
-                node = node[part]
-            schema = node
-        return schema
+        return resolve_in(reliability_registry, schema)
 
     return resolve
 
@@ -271,6 +292,42 @@ class BearerClient:
             kwargs["body"] = body if isinstance(body, bytes) else json.dumps(body).encode()
         return self.app.request(url, method=method, headers=all_headers, **kwargs)
 
+    def form(self, method: str, url: str, fields: dict, files: dict[str, bytes] | None = None,
+             headers: dict | None = None) -> webtest.TestResponse:
+        """A `multipart/form-data` request: text `fields` and `files` (name -> content)."""
+        all_headers = dict(headers or {})
+        if self.token:
+            all_headers.setdefault("Authorization", f"Bearer {self.token}")
+        return self.app.post(url, [(name, str(value)) for name, value in fields.items()], headers=all_headers,
+                             upload_files=[(name, f"{name}.bin", data) for name, data in (files or {}).items()],
+                             content_type="multipart/form-data", expect_errors=True) if method == "POST" else \
+            self.app.request(url, method=method, headers=all_headers, expect_errors=True)
+
+
+def small_png() -> bytes:
+    """A real 8x8 PNG: what a form's binary (`format: binary`) field is sent when a valid body is needed."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def form_fields(operation: Operation, resolve) -> tuple[dict, dict[str, bytes]]:
+    """A valid multipart body of `operation` from its schema: its binary fields get a small PNG, its
+    required text fields a short text."""
+    schema = resolve(operation.spec["requestBody"]["content"]["multipart/form-data"]["schema"])
+    fields, files = {}, {}
+    for name, prop in schema.get("properties", {}).items():
+        prop = resolve(prop)
+        if prop.get("format") == "binary":
+            files[name] = small_png()
+        elif name in schema.get("required", []):
+            fields[name] = "x"
+    return fields, files
+
 
 class Shop:
     """The shop under test, filled through its services and its API (one rolled-back transaction)."""
@@ -318,6 +375,43 @@ class Shop:
             return made[0]
         return None
 
+    def create_nested_through_api(self, collection: str, actor: Actor, ids: dict[str, list[int]],
+                                  operations: list[Operation]) -> int | None:
+        """An object of `collection` (`/api/variants/`) made by a POST to `<parent>{id}/variants/` under
+        an existing object of the parent collection; a multipart form gets `form_fields`."""
+        import hypothesis
+
+        name = collection.rstrip("/").rsplit("/", 1)[-1]
+        for create in operations:
+            parent = resource_of(create.path)
+            if create.method != "POST" or create.path != f"{parent}{{id}}/{name}/" or parent not in ids:
+                continue
+            url = create.url(id=ids[parent][0])
+            for creator in (actor, self.user(f"seeder{self._made}", is_admin=True)):
+                self._made += 1
+                if create.has_form_body:
+                    fields, files = form_fields(create, functools.partial(resolve_in, self.registry))
+                    response = creator.client.form("POST", url, fields, files)
+                    if response.status_int == 201 and isinstance(response.json.get("id"), int):
+                        return response.json["id"]
+                    continue
+                strategy = self.examples.schema.find_operation_by_id(create.operation_id).as_strategy()
+                made: list[int] = []
+
+                def accepted(case, creator=creator, made=made) -> bool:
+                    response = creator.client.request("POST", url, case.body)
+                    if response.status_int == 201 and isinstance(response.json.get("id"), int):
+                        made.append(response.json["id"])
+                    return bool(made)
+
+                try:
+                    hypothesis.find(strategy, accepted, settings=hypothesis.settings(
+                        database=None, max_examples=100, phases=[hypothesis.Phase.generate]))
+                except hypothesis.errors.NoSuchExample:
+                    continue
+                return made[0]
+        return None
+
     def user(self, username: str, *, is_admin: bool = False, password: str = PASSWORD) -> Actor:
         from shopcore.accounts.services import create_user
         from shopcore.accounts.tokens import issue_token_pair
@@ -339,6 +433,15 @@ class Shop:
         with request_context(self.registry) as request:
             return request.find_service(CatalogService).create_product(
                 name or f"Product {self._made}", price, stock=stock, **fields).id
+
+    def variant(self) -> int:
+        """A variant of a new product sold in sizes (its other variant is the product's first)."""
+        product = self.product()
+        with request_context(self.registry) as request:
+            catalog = request.find_service(CatalogService)
+            catalog.update_product(product, {"option_names": ["size"]})
+            return catalog.create_variant(product, sku=f"REL-{product}-L", options={"size": "L"}, price="12.00",
+                                          stock=20).id
 
     def cart_line(self, actor: Actor, product_id: int, quantity: int = 1) -> int:
         response = actor.client.request("POST", "/api/cart/items/", {"product": product_id, "quantity": quantity})
@@ -462,7 +565,8 @@ class Objects:
 
 
 def fill_shop(shop: Shop, actor: Actor) -> Objects:
-    """A category, products, a cart line, a pending and a paid order of `actor` (as far as the plugins go)."""
+    """A category, products (one in sizes), a cart line, a pending and a paid order of `actor` (as far as
+    the plugins go), and one object of every other collection."""
     ids: dict[str, list[int]] = {}
     if shop.has("getProduct"):
         ids["/api/categories/"] = [shop.category()]
@@ -509,13 +613,21 @@ def fill_shop(shop: Shop, actor: Actor) -> Objects:
         collection = resource_of(operation.path)
         if collection.endswith("/products/") and collection not in ids and "/api/products/" in ids:
             ids[collection] = ids["/api/products/"]
-    # Collections of plugins this suite knows nothing about: one object each through their own POST.
-    for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
-        collection = resource_of(operation.path)
-        if operation.path_parameters and collection not in ids:
-            made = shop.create_through_api(collection, actor)
-            if made is not None:
-                ids[collection] = [made]
+    if shop.has("getVariant"):
+        ids["/api/variants/"] = [shop.variant()]
+    # Collections of plugins this suite knows nothing about: one object each through their own POST,
+    # or through a POST under an object of another collection (`/api/products/{id}/variants/` makes
+    # what `/api/variants/{id}/` names).
+    operations = spec_operations(shop.registry["shopcore.openapi_spec"])
+    for _round in range(2):  # a nested collection's parent may itself be made in the first round
+        for operation in operations:
+            collection = resource_of(operation.path)
+            if operation.path_parameters and collection not in ids:
+                made = shop.create_through_api(collection, actor)
+                if made is None:
+                    made = shop.create_nested_through_api(collection, actor, ids, operations)
+                if made is not None:
+                    ids[collection] = [made]
     return Objects(actor, ids)
 
 

@@ -245,8 +245,9 @@ def stateful_spec(spec: dict) -> dict:
                 del item[method]
         if not any(isinstance(op, dict) and "operationId" in op for op in item.values()):
             del spec["paths"][path]
-    if "ProductInput" in spec["components"]["schemas"]:
-        spec["components"]["schemas"]["ProductInput"] = SELLABLE_PRODUCT
+    for name in ("ProductInput", "ProductCreate"):  # the bodies of PUT and POST
+        if name in spec["components"]["schemas"]:
+            spec["components"]["schemas"][name] = SELLABLE_PRODUCT
     operation_ids = {op["operationId"] for item in spec["paths"].values() for op in item.values()
                      if isinstance(op, dict) and "operationId" in op}
     for item in spec["paths"].values():

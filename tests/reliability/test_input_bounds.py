@@ -121,10 +121,17 @@ def test_a_body_over_the_limit_is_a_413_and_one_at_the_limit_is_read(body_operat
 
 
 def test_hostile_query_parameters_and_path_ids(operation, admin_and_objects, module_savepoint, examples, resource,
-                                               resolve_ref):
+                                               resolve_ref, form_example):
     admin, objects = admin_and_objects
-    body = examples.body(operation.operation_id)
     url = target_url(operation, objects, resource)
+    if operation.has_form_body:  # an upload: its valid form, at a hostile id
+        fields, files = form_example(operation)
+        for raw in ("0", "-1", "99999999999999999999", "2147483648", "1.5", "%00", "abc"):
+            response = admin.client.form(operation.method, operation.path.replace("{id}", raw), fields, files)
+            assert response.status_int in (400, 404), (operation, raw, response.status_int, response.text[:300])
+            assert_answered(response, f"{operation} id={raw}")
+        return
+    body = examples.body(operation.operation_id)
     queries = [resolve_ref(parameter) for parameter in operation.spec.get("parameters", [])]
     for parameter in [p for p in queries if p.get("in") == "query"]:
         for label, value in {**STRINGS, "huge": "9" * 40, "negative": "-1", "fraction": "1.5",
@@ -141,3 +148,31 @@ def test_hostile_query_parameters_and_path_ids(operation, admin_and_objects, mod
             response = admin.client.request(operation.method, operation.url(id=raw), body)
             assert response.status_int in (400, 404), (operation, raw, response.status_int, response.text[:300])
             assert_answered(response, f"{operation} id={raw}")
+
+
+# --- multipart forms (uploads) ---------------------------------------------------------------------------
+
+def test_hostile_forms_are_refused_with_a_json_error(form_operation, admin_and_objects, module_savepoint,
+                                                     resource, form_example):
+    """A form without its file, a file that is not what the operation takes, text in a file field, a
+    field too long, a malformed multipart body and one over the body limit: each a 4xx JSON error."""
+    admin, objects = admin_and_objects
+    url = target_url(form_operation, objects, resource)
+    fields, files = form_example(form_operation)
+    assert admin.client.form("POST", url, fields, files).status_int < 300, "the valid form is accepted"
+    hostile = [
+        ("no file", fields, {}),
+        ("random bytes", fields, {name: bytes(range(256)) * 4 for name in files}),
+        ("a NUL in a field", {**fields, **{name: "a\x00b" for name in fields}} or {"alt": "a\x00b"}, files),
+        ("a long field", {**fields, "alt": "x" * 100_000}, files),
+    ]
+    for what, form_fields_, form_files in hostile:
+        response = admin.client.form("POST", url, form_fields_, form_files)
+        assert 400 <= response.status_int < 500, (what, response.status_int, response.text[:300])
+        assert_answered(response, f"{form_operation} {what}")
+    malformed = admin.client.request("POST", url, b"--x\r\nnot a part\r\n--x--\r\n",
+                                     content_type="multipart/form-data; boundary=x")
+    assert 400 <= malformed.status_int < 500, malformed.text[:300]
+    assert_answered(malformed, f"{form_operation} malformed")
+    too_large = admin.client.form("POST", url, fields, {name: b"\x89PNG" + b"0" * LIMIT for name in files})
+    assert too_large.status_int == 413, too_large.text[:300]

@@ -1,5 +1,6 @@
 """The cart endpoints: every row of the API, each validation error, other customers' lines, availability."""
 from decimal import Decimal
+from unittest.mock import ANY
 
 import pytest
 
@@ -16,10 +17,13 @@ EMPTY_CART = {"items": [], "adjustments": [], "total_items": 0, "subtotal": "0.0
               "totals": goods_totals("0.00"), "shipping_method": None}
 
 
-def line(item_id, product, name, unit_price, quantity, subtotal, *, available=True, quantity_available=10):
+def line(item_id, product, name, unit_price, quantity, subtotal, *, available=True, quantity_available=10,
+         sku=ANY, options=None):
+    # Issue 16: a line also names its variant, the variant's SKU and its options ({} without options).
     return {"id": item_id, "product": product, "product_name": name, "unit_price": unit_price,
             "quantity": quantity, "subtotal": subtotal, "available": available,
-            "quantity_available": quantity_available}
+            "quantity_available": quantity_available, "variant": ANY, "sku": sku,
+            "options": {} if options is None and sku is not None else options}
 
 
 @pytest.fixture
@@ -240,7 +244,7 @@ def test_lines_of_deactivated_short_or_deleted_products_are_flagged_not_dropped(
     assert customer_app.get("/api/cart/").json == {
         "items": [line(ids[0], withdrawn, "Withdrawn", "5.00", 4, "20.00", available=False, quantity_available=0),
                   line(ids[1], scarce, "Scarce", "7.00", 4, "28.00", available=False, quantity_available=1),
-                  line(ids[2], deleted, None, None, 4, "0.00", available=False, quantity_available=0)],
+                  line(ids[2], deleted, None, None, 4, "0.00", available=False, quantity_available=0, sku=None)],
         "adjustments": [],
         "total_items": 12,
         "subtotal": "48.00",

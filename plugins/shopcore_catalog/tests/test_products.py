@@ -22,9 +22,14 @@ def test_admin_creates_reads_updates_and_deletes_a_product(make_category, admin_
                                                      "stock": 50}, status=201).json
     product_id = created["id"]
     assert created["created_at"] == created["updated_at"]
-    assert {k: v for k, v in created.items() if k not in ("created_at", "updated_at")} == {
+    seed_fields = ("id", "name", "slug", "description", "price", "stock", "category", "is_active")
+    assert {k: created[k] for k in seed_fields} == {
         "id": product_id, "name": "Phone", "slug": "phone", "description": "", "price": "30000.00",
         "stock": 50, "category": phones, "is_active": True}
+    # Issue 16: the body gains the product's variants (created the seed's way: one, with its price and stock).
+    assert created["option_names"] == [] and created["attributes"] == {} and created["images"] == []
+    assert [{k: v for k, v in variant.items() if k != "id"} for variant in created["variants"]] == [
+        {"sku": "phone", "options": {}, "price": "30000.00", "stock": 50, "is_active": True}]
     assert testapp.get(f"/api/products/{product_id}/").json == created
 
     patched = admin_app.patch_json(f"/api/products/{product_id}/", {"price": "45000.50"}).json

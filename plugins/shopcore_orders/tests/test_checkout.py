@@ -1,6 +1,7 @@
 """Checkout: all or nothing, prices copied, the cart emptied, the decision hooks, a fixed query count."""
 import datetime
 from decimal import Decimal
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import event, func, select
@@ -65,10 +66,11 @@ def test_checkout_places_a_pending_order_copying_prices_and_empties_the_cart(
                    "tax_included": "0.00", "total": "105.00"},
         "shipping_method": None, "tax_lines": [], "shipping_address_details": None, "billing_address": None,
         "shipping_address": "1 Main St, Springfield", "payment_method": "credit_card",
+        # Issue 16: each line also keeps the variant bought, its SKU and options.
         "items": [{"id": body["items"][0]["id"], "product": lamp, "product_name": "Desk lamp", "quantity": 2,
-                   "price": "12.50"},
+                   "price": "12.50", "variant": ANY, "sku": "desk-lamp", "options": {}},
                   {"id": body["items"][1]["id"], "product": chair, "product_name": "Chair", "quantity": 2,
-                   "price": "40.00"}],
+                   "price": "40.00", "variant": ANY, "sku": "chair", "options": {}}],
         "adjustments": [], "shipped_at": None, "delivered_at": None,
     }
     # Each line carries its own id (what a return or a refund names), the same when the order is read.
@@ -97,7 +99,7 @@ def test_order_history_keeps_the_name_and_price_paid_whatever_the_catalog_does(
         assert catalog.get_product(lamp).is_active is False
     shown = customer_app.get(f"/api/orders/{order['id']}/").json
     assert shown["items"] == [{"id": order["items"][0]["id"], "product": lamp, "product_name": "Desk lamp",
-                               "quantity": 1, "price": "12.50"}]
+                               "quantity": 1, "price": "12.50", "variant": ANY, "sku": "desk-lamp", "options": {}}]
     assert shown["total_price"] == "12.50"
 
 

@@ -313,7 +313,9 @@ def test_order_summary_for_the_notifications_plugin(customer_app, place_order, m
         summary = request.find_service(OrderService).order_summary(order["id"])
     assert summary["id"] == order["id"] and summary["user_id"] == customer_app.user_id
     assert summary["total_price"] == Decimal("25.00") and summary["status"] == "pending"
-    assert summary["items"] == [{"id": order["items"][0]["id"], "product": order["items"][0]["product"],
-                                 "product_name": "Lamp", "quantity": 2, "price": Decimal("12.50")}]
+    item = order["items"][0]
+    assert summary["items"] == [{"id": item["id"], "product": item["product"], "product_name": "Lamp", "quantity": 2,
+                                 "price": Decimal("12.50"), "variant": item["variant"], "sku": item["sku"],
+                                 "options": {}}]
     assert (summary["shipping_address"], summary["payment_method"]) == ("1 Main St, Springfield", "credit_card")
     assert summary["created_at"].isoformat() == order["created_at"]

@@ -37,7 +37,7 @@ from openapi_core.util import BOOLEAN_FALSE_VALUES, BOOLEAN_TRUE_VALUES
 from openapi_schema_validator import OAS30WriteValidator
 from pyramid_openapi3 import openapi_validated as validate_with_openapi_core
 
-from shopcore.errors import chosen_alternative
+from shopcore.errors import InvalidInput, chosen_alternative
 from shopcore.openapi import HTTP_METHODS
 
 log = logging.getLogger(__name__)
@@ -590,7 +590,12 @@ class CompiledValidation:
             return {}
         operation = self.operation_for(request)
         if operation is None:
-            return validate_with_openapi_core(request)
+            try:
+                return validate_with_openapi_core(request)
+            except AssertionError:
+                # openapi-core's multipart/form-data reader asserts on a part it cannot read (no
+                # name, no payload): the client's body is malformed, not the server.
+                raise InvalidInput("body", "Malformed multipart/form-data body.") from None
         return operation.validate(request)
 
 

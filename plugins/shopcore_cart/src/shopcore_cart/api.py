@@ -4,7 +4,7 @@
 
     cart = request.find_service(CartService)     # bound to this request and its transaction
 
-A quantity is a whole number from 1 to the product's stock and at most `MAX_LINE_QUANTITY` (1000)
+A cart line holds one variant of a product. A quantity is a whole number from 1 to the variant's stock and at most `MAX_LINE_QUANTITY` (1000)
 per line. Bad input raises `shopcore.errors.InvalidInput` naming the field, too little stock a
 `Conflict` (409), another customer's line a `NotFound`. Prices are never stored in the cart: the
 checkout copies them. The interface is part of the plugin contract (`shopcore.plugins.CONTRACT_VERSION`).
@@ -38,7 +38,8 @@ __all__ = ["PRICE_ADJUSTMENTS", "SHIPPING_QUOTE", "TAX_QUOTE", "Adjustment", "Ca
 class CartLineState:
     """A cart line as it stands against the catalog now.
 
-    `product_name` and `unit_price` are None only when the product no longer exists at all.
+    `product_name` and `unit_price` are None only when the variant (or its product) no longer exists.
+    `variant_id`, `sku` and `options` say which of the product's variants the line holds.
     `available` says whether checkout can take this line as it is; `sold` whether the catalog still
     sells the product at all (it exists and is active).
     """
@@ -51,6 +52,9 @@ class CartLineState:
     quantity_available: int
     available: bool
     sold: bool
+    variant_id: int | None = None
+    sku: str | None = None
+    options: dict | None = None
 
     @property
     def subtotal(self) -> Decimal:
@@ -60,6 +64,9 @@ class CartLineState:
         return {
             "id": self.id,
             "product": self.product_id,
+            "variant": self.variant_id,
+            "sku": self.sku,
+            "options": self.options,
             "product_name": self.product_name,
             "unit_price": None if self.unit_price is None else round_money(self.unit_price),
             "quantity": self.quantity,
@@ -143,7 +150,14 @@ class CartService(Protocol):
         ...
 
     def add_item(self, user_id: int, product_id: int, quantity: int) -> tuple[CartLineState, bool]:
-        """Put `quantity` of a product in the cart, adding to its line if there is one.
+        """Put `quantity` of a one-variant product in the cart (`add_variant` of its variant).
+
+        A product with several variants is an `InvalidInput` naming `variant`.
+        """
+        ...
+
+    def add_variant(self, user_id: int, variant_id: int, quantity: int) -> tuple[CartLineState, bool]:
+        """Put `quantity` of a variant in the cart, adding to its line if there is one.
 
         Returns the line and whether it was created; racing adds land on one line.
         """

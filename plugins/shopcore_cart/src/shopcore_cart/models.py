@@ -1,4 +1,4 @@
-"""Cart table: one row per (customer, product) with the quantity wanted; prices are never stored here."""
+"""Cart table: one row per (customer, variant) with the quantity wanted; prices are never stored here."""
 from __future__ import annotations
 
 import datetime
@@ -20,13 +20,15 @@ class CartItem(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"), nullable=False)
     # The catalog's product id; no foreign key: plugins reach each other through services only.
     product_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The catalog's variant id (a product without options has one); no foreign key either.
+    variant_id: Mapped[int] = mapped_column(Integer, nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow,
                                                           onupdate=utcnow)
 
     __table_args__ = (
-        # One line per product: adding a product again adds to that line (an upsert relies on it).
-        UniqueConstraint("user_id", "product_id", name="uq_cart_items_user_product"),
+        # One line per variant: adding a variant again adds to that line (an upsert relies on it).
+        UniqueConstraint("user_id", "variant_id", name="uq_cart_items_user_variant"),
         CheckConstraint(f"quantity >= 1 AND quantity <= {MAX_LINE_QUANTITY}", name="quantity_range"),
     )

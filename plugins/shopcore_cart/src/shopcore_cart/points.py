@@ -30,6 +30,9 @@ class CartLine:
     product_name: str
     unit_price: Decimal
     quantity: int
+    # The variant bought (its SKU): a product without options has one.
+    variant_id: int | None = None
+    sku: str = ""
 
     @property
     def subtotal(self) -> Decimal:

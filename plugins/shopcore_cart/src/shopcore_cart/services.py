@@ -1,5 +1,8 @@
 """Cart rules: what a customer may put in their cart (checked against the catalog) and the priced cart.
 
+A line holds one variant of a product (`{"variant": id}`); the seed's `{"product": id}` still adds a
+product sold in one variant, and is a 400 naming `variant` for a product with several.
+
 `DefaultCartService` implements `shopcore_cart.api.CartService`. The orders plugin checks out from
 `priced_cart(user_id)` and empties the cart with `clear(user_id)`; the cart view shows the same
 priced cart, so the total a customer sees and the total an order is placed for come from one computation.
@@ -22,13 +25,14 @@ from shopcore_cart.points import PRICE_ADJUSTMENTS, CartLine, CartSnapshot, Dest
 from shopcore_cart.totals import cart_totals
 
 
-def line_state(item_id: int, product_id: int, quantity: int, product) -> CartLineState:
-    """`product` is the catalog's ProductInfo, or None when the product is gone."""
-    if product is None:
-        return CartLineState(item_id, product_id, None, None, quantity, 0, False, False)
-    in_stock = product.stock if product.is_active else 0
-    return CartLineState(item_id, product_id, product.name, round_money(product.price), quantity, in_stock,
-                         product.is_active and product.stock >= quantity, product.is_active)
+def line_state(item_id: int, product_id: int, variant_id: int, quantity: int, variant) -> CartLineState:
+    """`variant` is the catalog's VariantInfo, or None when the variant (or its product) is gone."""
+    if variant is None:
+        return CartLineState(item_id, product_id, None, None, quantity, 0, False, False, variant_id=variant_id)
+    in_stock = variant.stock if variant.is_active else 0
+    return CartLineState(item_id, product_id, variant.product_name, round_money(variant.price), quantity, in_stock,
+                         variant.is_active and variant.stock >= quantity, variant.is_active,
+                         variant_id=variant_id, sku=variant.sku, options=dict(variant.options))
 
 
 def check_quantity(quantity) -> int:
@@ -42,8 +46,13 @@ def check_quantity(quantity) -> int:
     return quantity
 
 
-def not_enough_stock(product, wanted: int) -> Conflict:
-    message = f"Only {product.stock} of {product.name!r} in stock; {wanted} requested."
+def variant_label(variant) -> str:
+    options = ", ".join(f"{name} {value}" for name, value in variant.options.items())
+    return f"{variant.product_name!r} ({options})" if options else repr(variant.product_name)
+
+
+def not_enough_stock(variant, wanted: int) -> Conflict:
+    message = f"Only {variant.stock} of {variant_label(variant)} in stock; {wanted} requested."
     return Conflict(f"quantity: {message}", [{"field": "quantity", "message": message}])
 
 
@@ -58,23 +67,23 @@ class DefaultCartService(CartService):
     def catalog(self) -> CatalogService:
         return self.request.find_service(CatalogService)
 
-    def _product(self, product_id: int):
-        return self.catalog.get_products([product_id]).get(product_id)
+    def _variant(self, variant_id: int):
+        return self.catalog.get_variants([variant_id]).get(variant_id)
 
     def priced_cart(self, user_id: int, *, destination: Destination | None = None,
                     shipping_method: int | None = None) -> PricedCart:
-        """Two queries (the lines, then their products in one catalog call) plus the price adjustments,
+        """Two queries (the lines, then their variants in one catalog call) plus the price adjustments,
         then the shipping and tax quotes for the totals."""
         rows = self.session.execute(
-            select(CartItem.id, CartItem.product_id, CartItem.quantity)
+            select(CartItem.id, CartItem.product_id, CartItem.variant_id, CartItem.quantity)
             .where(CartItem.user_id == user_id).order_by(CartItem.id)
         ).all()
-        products = self.catalog.get_products([row.product_id for row in rows]) if rows else {}
-        lines = tuple(line_state(row.id, row.product_id, row.quantity, products.get(row.product_id))
+        variants = self.catalog.get_variants([row.variant_id for row in rows]) if rows else {}
+        lines = tuple(line_state(row.id, row.product_id, row.variant_id, row.quantity, variants.get(row.variant_id))
                       for row in rows)
         snapshot = CartSnapshot(user_id=user_id, lines=tuple(
             CartLine(product_id=line.product_id, product_name=line.product_name, unit_price=line.unit_price,
-                     quantity=line.quantity)
+                     quantity=line.quantity, variant_id=line.variant_id, sku=line.sku or "")
             for line in lines if line.unit_price is not None
         ))
         adjustments = tuple(adjustment for result in run_extension_point(self.request, PRICE_ADJUSTMENTS, snapshot)
@@ -84,51 +93,70 @@ class DefaultCartService(CartService):
         return PricedCart(user_id=user_id, lines=lines, snapshot=snapshot, adjustments=adjustments, priced=priced)
 
     def add_item(self, user_id: int, product_id: int, quantity: int) -> tuple[CartLineState, bool]:
-        """Put `quantity` of a product in the cart, adding to its line if there is one.
+        """Put `quantity` of a one-variant product in the cart (the seed's `{"product": id}`).
 
-        Returns the line and whether it was created. The combined quantity must stay within the
-        product's stock and the per-line maximum.
+        A product with several variants is a 400 naming `variant`: the customer must say which.
         """
         check_quantity(quantity)
-        product = self._product(product_id)
-        if product is None:
+        variants = self.catalog.get_product_variants(product_id)
+        if not variants:
             raise InvalidInput("product", f"Product {product_id} does not exist.")
-        if not product.is_active:
-            raise InvalidInput("product", f"Product {product_id} is not available.")
+        if len(variants) > 1:
+            raise InvalidInput("variant", f"Product {product_id} comes in {len(variants)} variants; "
+                                          "give the variant's id instead of the product's.")
+        return self._add(user_id, variants[0], quantity, field="product")
+
+    def add_variant(self, user_id: int, variant_id: int, quantity: int) -> tuple[CartLineState, bool]:
+        """Put `quantity` of a variant in the cart, adding to its line if there is one.
+
+        Returns the line and whether it was created. The combined quantity must stay within the
+        variant's stock and the per-line maximum.
+        """
+        check_quantity(quantity)
+        variant = self._variant(variant_id)
+        if variant is None:
+            raise InvalidInput("variant", f"Variant {variant_id} does not exist.")
+        return self._add(user_id, variant, quantity, field="variant")
+
+    def _add(self, user_id: int, variant, quantity: int, field: str) -> tuple[CartLineState, bool]:
+        if not variant.is_active:
+            what = f"Product {variant.product_id}" if field == "product" else f"Variant {variant.id}"
+            raise InvalidInput(field, f"{what} is not available.")
         existing = self.session.scalar(
-            select(CartItem.quantity).where(CartItem.user_id == user_id, CartItem.product_id == product_id))
+            select(CartItem.quantity).where(CartItem.user_id == user_id, CartItem.variant_id == variant.id))
         wanted = quantity + (existing or 0)
         if wanted > MAX_LINE_QUANTITY:
             raise InvalidInput("quantity", f"A cart line holds at most {MAX_LINE_QUANTITY}; "
                                            f"this would make {wanted}.")
-        if wanted > product.stock:
-            raise not_enough_stock(product, wanted)
-        limit = min(product.stock, MAX_LINE_QUANTITY)
+        if wanted > variant.stock:
+            raise not_enough_stock(variant, wanted)
+        limit = min(variant.stock, MAX_LINE_QUANTITY)
         now = utcnow()
         combined = CartItem.quantity + quantity
         # Two adds racing for one line both land on it (no duplicate-key error), and the limit is
         # checked against the quantity actually in the row, not the one read above.
-        row = upsert(self.session, CartItem, {"user_id": user_id, "product_id": product_id, "quantity": quantity,
+        row = upsert(self.session, CartItem, {"user_id": user_id, "product_id": variant.product_id,
+                                              "variant_id": variant.id, "quantity": quantity,
                                               "created_at": now, "updated_at": now},
-                     conflict=[CartItem.user_id, CartItem.product_id],
+                     conflict=[CartItem.user_id, CartItem.variant_id],
                      update={"quantity": combined, "updated_at": now}, where=combined <= limit,
                      returning=[CartItem.id, CartItem.quantity]).first()
         if row is None:
-            raise not_enough_stock(product, wanted)
-        return line_state(row.id, product_id, row.quantity, product), existing is None
+            raise not_enough_stock(variant, wanted)
+        return line_state(row.id, variant.product_id, variant.id, row.quantity, variant), existing is None
 
     def set_quantity(self, user_id: int, item_id: int, quantity: int) -> CartLineState:
         check_quantity(quantity)
         item = self._own_item(user_id, item_id)
-        product = self._product(item.product_id)
-        if product is None or not product.is_active:
+        variant = self._variant(item.variant_id)
+        if variant is None or not variant.is_active:
             message = "This product is no longer available; remove it from the cart."
             raise Conflict(message, [{"field": "quantity", "message": message}])
-        if quantity > product.stock:
-            raise not_enough_stock(product, quantity)
+        if quantity > variant.stock:
+            raise not_enough_stock(variant, quantity)
         item.quantity = quantity
         self.session.flush()
-        return line_state(item.id, item.product_id, item.quantity, product)
+        return line_state(item.id, item.product_id, item.variant_id, item.quantity, variant)
 
     def remove_item(self, user_id: int, item_id: int) -> None:
         result = self.session.execute(delete(CartItem).where(CartItem.id == item_id, CartItem.user_id == user_id))

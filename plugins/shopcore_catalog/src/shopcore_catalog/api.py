@@ -4,6 +4,13 @@
 
     catalog = request.find_service(CatalogService)     # bound to this request and its transaction
 
+A product is sold in one or more variants (`VariantInfo`: a SKU, its options, its own price and
+stock); a product created without options has exactly one. `ProductInfo.price` is the lowest
+active variant price and `ProductInfo.stock` the sum of the active variants' stock. The
+product-level stock methods (`take_stock`, `take_stock_many`, `return_stock`) work on one-variant
+products and raise `InvalidInput("variant", ...)` for a product with several; the cart and orders
+use the variant methods.
+
 Other plugins (cart, orders, ...) use only these methods and types, never the catalog's tables,
 models or services module. The interface is part of the plugin contract (`shopcore.plugins.
 CONTRACT_VERSION`): a minor version may add methods, only a major one removes or changes them.
@@ -24,7 +31,7 @@ from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 from shopcore_catalog.points import PRODUCT_REFERENCED
 
-__all__ = ["PRODUCT_REFERENCED", "CatalogService", "CategoryInfo", "ProductInfo", "catalog_service"]
+__all__ = ["PRODUCT_REFERENCED", "CatalogService", "CategoryInfo", "ProductInfo", "VariantInfo", "catalog_service"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,20 @@ class ProductInfo:
 
     id: int
     name: str
+    price: Decimal
+    stock: int
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """What other plugins know of a variant; `is_active` is False when the variant or its product is inactive."""
+
+    id: int
+    product_id: int
+    product_name: str
+    sku: str
+    options: dict[str, str]
     price: Decimal
     stock: int
     is_active: bool
@@ -59,6 +80,30 @@ class CatalogService(Protocol):
 
     def get_product(self, product_id: int) -> ProductInfo | None:
         """One product (active or not), or None when it does not exist."""
+        ...
+
+    def get_variants(self, ids: Iterable[int]) -> dict[int, VariantInfo]:
+        """The existing variants among `ids` (active or not; check `is_active`), with their product's
+        name, in one query. Missing ids are absent from the answer."""
+        ...
+
+    def get_product_variants(self, product_id: int) -> list[VariantInfo]:
+        """Every variant of a product, by id ([] when the product does not exist), in one query."""
+        ...
+
+    def take_variant_stock_many(self, quantities: Mapping[int, int]) -> set[int]:
+        """Take every variant's quantity or none, race-free (one conditional UPDATE); the variant ids
+        that were short, inactive or missing (empty: all taken). The products' totals follow."""
+        ...
+
+    def return_variant_stock(self, variant_id: int, quantity: int) -> None:
+        """Put back units taken earlier (an order cancelled), active or not; a deleted variant is ignored."""
+        ...
+
+    def create_variant(self, product_id: int, *, sku: str, options: Mapping[str, str],
+                       price: Decimal | int | str, stock: int = 0, is_active: bool = True) -> VariantInfo:
+        """A new variant of a product; `options` names exactly the product's option names. A SKU or
+        combination of options already used is a `Conflict`. Emits `ProductChanged`."""
         ...
 
     def take_stock(self, product_id: int, quantity: int) -> bool:

@@ -21,11 +21,12 @@ from zope.sqlalchemy import mark_changed
 
 from shopcore.clock import utcnow
 
-from shopcore_catalog.models import Category, Product
+from shopcore_catalog.models import Category, Product, Variant
 from shopcore_catalog.api import CatalogService
-from shopcore_catalog.services import CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS
+from shopcore_catalog.services import CACHE_NAMESPACE, CATEGORIES, PRODUCT_LISTS, options_key
 
 DEFAULT_PRODUCTS = 60
+EMPTY_OPTIONS_KEY = options_key({})
 BATCH_SIZE = 5000
 
 
@@ -167,7 +168,15 @@ def seed_demo(request, products: int = DEFAULT_PRODUCTS, progress: bool = True) 
                 with request.tm:
                     # An ORM-enabled insert, so zope.sqlalchemy sees the write and commits it (a Core
                     # insert of the bare table would be rolled back as a read-only transaction).
-                    request.dbsession.execute(insert(Product), rows)
+                    ids = dict(request.dbsession.execute(
+                        insert(Product).returning(Product.slug, Product.id, sort_by_parameter_order=True),
+                        rows).all())
+                    # Each demo product is sold in one variant, its SKU the slug (like a product
+                    # created through the API without options).
+                    request.dbsession.execute(insert(Variant), [{
+                        "product_id": ids[product.slug], "sku": product.slug, "options": {},
+                        "options_key": EMPTY_OPTIONS_KEY, "price": product.price, "stock": product.stock,
+                        "is_active": True, "created_at": now, "updated_at": now} for product in batch])
                     request.cache(CACHE_NAMESPACE).invalidate_after_commit(request, PRODUCT_LISTS, CATEGORIES)
                 added += len(batch)
             bar.update(len(numbers))
@@ -175,6 +184,7 @@ def seed_demo(request, products: int = DEFAULT_PRODUCTS, progress: bool = True) 
         with request.tm:
             # Fresh statistics, so the planner knows the table's new size (SQLite never gathers them itself).
             request.dbsession.execute(text("ANALYZE catalog_products"))
+            request.dbsession.execute(text("ANALYZE catalog_variants"))
             mark_changed(request.dbsession)
     return {"added": added, "skipped": products - added, "categories": len(category_ids)}
 

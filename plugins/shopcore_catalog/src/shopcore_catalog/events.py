@@ -3,10 +3,12 @@
 Subscribe in the transaction (`after_commit=False`) to write rows that must commit with the change,
 or after commit to react (refresh a search index, tell a cache elsewhere). Field names in `changed`
 are those of the product's (or category's) API body: `name`, `slug`, `description`, `price`,
-`stock`, `category`, `is_active` (`parent` for a category).
+`stock`, `category`, `is_active`, `option_names`, and `variants`, `attributes` or `images` when
+those changed (`parent` for a category).
 
 Stock taken by a checkout or given back by a cancellation is a change too: `ProductChanged` with
-`changed={"stock"}`. The demo seeding command (`seed-demo`) is a bulk load and emits nothing.
+`changed={"stock"}`. The demo seeding command (`seed-demo`) is a bulk load and emits nothing;
+`catalog-import` emits `ProductCreated` and `ProductChanged` for what it creates or changes.
 """
 from __future__ import annotations
 

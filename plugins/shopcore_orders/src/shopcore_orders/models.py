@@ -22,6 +22,7 @@ STATUS_CHECK = "status IN ({})".format(", ".join(f"'{status}'" for status in STA
 SHIPPING_ADDRESS_MAX = 500
 PAYMENT_METHOD_MAX = 50
 PRODUCT_NAME_MAX = 200
+SKU_MAX = 120
 ADJUSTMENT_LABEL_MAX = 200
 ADJUSTMENT_SOURCE_MAX = 100
 
@@ -74,7 +75,7 @@ class Order(Base):
 
 
 class OrderLine(Base):
-    """A product as bought: its name and price are copied so history never depends on the catalog."""
+    """A product as bought: its name, price, SKU and options are copied so history never depends on the catalog."""
 
     __tablename__ = "orders_lines"
 
@@ -86,6 +87,11 @@ class OrderLine(Base):
     product_name: Mapped[str] = mapped_column(String(PRODUCT_NAME_MAX), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False)
     price: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    # The variant bought, its SKU and options as they were at checkout (null SKU and options on
+    # lines older than variants).
+    variant_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sku: Mapped[str | None] = mapped_column(String(SKU_MAX), nullable=True)
+    options: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (CheckConstraint("quantity >= 1", name="quantity_positive"),)
 

@@ -118,15 +118,17 @@ def order_body(order: Order, items: list[dict], adjustments: list[dict]) -> dict
     }
 
 
-def line_body(line_id: int, product_id: int, product_name: str, quantity: int, price) -> dict:
+def line_body(line_id: int, product_id: int, product_name: str, quantity: int, price, variant_id: int | None = None,
+              sku: str | None = None, options: dict | None = None) -> dict:
     """One line; its `id` is what a return or a refund names (`{"item": id, "quantity": n}`)."""
     return {"id": line_id, "product": product_id, "product_name": product_name, "quantity": quantity,
-            "price": price}
+            "price": price, "variant": variant_id, "sku": sku, "options": options}
 
 
 def loaded_order_body(order: Order) -> dict:
     """`order_body` of an order loaded with its lines and adjustments."""
-    return order_body(order, [line_body(line.id, line.product_id, line.product_name, line.quantity, line.price)
+    return order_body(order, [line_body(line.id, line.product_id, line.product_name, line.quantity, line.price,
+                                        line.variant_id, line.sku, line.options)
                               for line in order.lines],
                       [{"label": a.label, "amount": a.amount} for a in order.adjustments])
 
@@ -259,7 +261,8 @@ class DefaultOrderService(OrderService):
         self.session.add(order)
         self.session.flush()
         lines = [{"order_id": order.id, "product_id": line.product_id, "product_name": line.product_name,
-                  "quantity": line.quantity, "price": line.unit_price} for line in cart.lines]
+                  "quantity": line.quantity, "price": line.unit_price, "variant_id": line.variant_id,
+                  "sku": line.sku, "options": line.options} for line in cart.lines]
         adjustments = [{"order_id": order.id, "label": a.label[:ADJUSTMENT_LABEL_MAX],
                         "amount": round_money(a.amount),
                         "source": a.source[:ADJUSTMENT_SOURCE_MAX]} for a in cart.adjustments]
@@ -273,7 +276,8 @@ class DefaultOrderService(OrderService):
             self.session.execute(insert(OrderAdjustment), adjustments)
         run_extension_point(self.request, ORDER_PLACED, order, cart.snapshot)
         carts.clear(user_id)
-        body = order_body(order, [line_body(line_id, v["product_id"], v["product_name"], v["quantity"], v["price"])
+        body = order_body(order, [line_body(line_id, v["product_id"], v["product_name"], v["quantity"], v["price"],
+                                            v["variant_id"], v["sku"], v["options"])
                                   for line_id, v in zip(line_ids, lines)],
                           [{"label": a["label"], "amount": a["amount"]} for a in adjustments])
         # While its subscribers run, `order_summary` of this order is the body just built: the
@@ -293,13 +297,14 @@ class DefaultOrderService(OrderService):
         # Last: the stock (see the docstring). Nothing after this but the commit (and, with an
         # Idempotency-Key, the one UPDATE that keeps the response).
         catalog = self.request.find_service(CatalogService)
-        short = catalog.take_stock_many({line.product_id: line.quantity for line in cart.lines})
+        # Per variant (a cart holds one line per variant), all or nothing, race-free.
+        short = catalog.take_variant_stock_many({line.variant_id: line.quantity for line in cart.lines})
         if short:
-            line = next(line for line in cart.lines if line.product_id in short)
-            product = catalog.get_product(line.product_id)
-            sold = product is not None and product.is_active
+            line = next(line for line in cart.lines if line.variant_id in short)
+            variant = catalog.get_variants([line.variant_id]).get(line.variant_id)
+            sold = variant is not None and variant.is_active
             raise self._unavailable(line.product_id, line.product_name, line.quantity,
-                                    product.stock if sold else 0, sold=sold)
+                                    variant.stock if sold else 0, sold=sold)
         return body
 
     def _placed_orders(self) -> dict[int, dict]:
@@ -328,12 +333,17 @@ class DefaultOrderService(OrderService):
             .where(Order.user_id == user_id, Order.status == PENDING,
                    OrderLine.product_id.in_([line.product_id for line in lines]))
             .group_by(OrderLine.product_id)).all())
+        # A product's variants count together (a cart has a line per variant).
+        in_cart: dict[int, int] = {}
+        for line in lines:
+            in_cart[line.product_id] = in_cart.get(line.product_id, 0) + line.quantity
         for line in lines:
             already = int(held.get(line.product_id) or 0)
-            if already + line.quantity > cap:
+            if already + in_cart[line.product_id] > cap:
                 label = f"{line.product_name!r} (product {line.product_id})"
                 message = (f"At most {cap} units of {label} may wait in unpaid orders; you have {already} in "
-                           f"unpaid orders and {line.quantity} in the cart. Pay or cancel those orders first.")
+                           f"unpaid orders and {in_cart[line.product_id]} in the cart. Pay or cancel those "
+                           "orders first.")
                 raise Conflict(message, [{"field": "cart", "message": message}])
 
     @staticmethod
@@ -471,10 +481,9 @@ class DefaultOrderService(OrderService):
 
     def cancel(self, user_id: int, order_id: int) -> dict:
         """Cancel one's own pending order and put its units back in stock."""
-        lines = self._transition(order_id, CANCELLED, owner_id=user_id)
-        catalog = self.request.find_service(CatalogService)
-        for line in lines:
-            catalog.return_stock(line.product_id, line.quantity)
+        self._transition(order_id, CANCELLED, owner_id=user_id)
+        self._return_stock(select(OrderLine.product_id, OrderLine.variant_id, OrderLine.quantity)
+                           .where(OrderLine.order_id == order_id))
         return {"detail": "Order cancelled successfully."}
 
     def expire_pending(self, older_than: datetime.timedelta, *, now: datetime.datetime | None = None,
@@ -501,20 +510,33 @@ class DefaultOrderService(OrderService):
         # One query for every expired order's lines: their events carry them, and the stock goes back
         # per product, in product order (a fixed lock order against concurrent stock changes).
         lines: dict[int, list[OrderEventLine]] = {row.id: [] for row in expired}
-        returned: dict[int, int] = {}
         for line in self.session.execute(
                 select(OrderLine.order_id, OrderLine.product_id, OrderLine.quantity, OrderLine.price)
                 .where(OrderLine.order_id.in_(list(lines))).order_by(OrderLine.order_id, OrderLine.id)):
             lines[line.order_id].append(OrderEventLine(line.product_id, line.quantity, line.price))
-            returned[line.product_id] = returned.get(line.product_id, 0) + line.quantity
-        catalog = self.request.find_service(CatalogService)
-        for product_id in sorted(returned):
-            catalog.return_stock(product_id, returned[product_id])
+        self._return_stock(select(OrderLine.product_id, OrderLine.variant_id, OrderLine.quantity)
+                           .where(OrderLine.order_id.in_(list(lines))))
         for row in sorted(expired):
             self._changed(row.user_id, row.id)
             self.request.notify(OrderExpired(order_id=row.id, user_id=row.user_id, total_price=row.total_price,
                                              lines=tuple(lines[row.id])))
         return sorted(row.id for row in expired)
+
+    def _return_stock(self, lines_query) -> None:
+        """Give the lines' units back to their variants, per variant in id order (a fixed lock order
+        against concurrent stock changes); a line older than variants goes back to its product."""
+        to_variants: dict[int, int] = {}
+        to_products: dict[int, int] = {}
+        for line in self.session.execute(lines_query):
+            if line.variant_id is not None:
+                to_variants[line.variant_id] = to_variants.get(line.variant_id, 0) + line.quantity
+            else:
+                to_products[line.product_id] = to_products.get(line.product_id, 0) + line.quantity
+        catalog = self.request.find_service(CatalogService)
+        for variant_id in sorted(to_variants):
+            catalog.return_variant_stock(variant_id, to_variants[variant_id])
+        for product_id in sorted(to_products):
+            catalog.return_stock(product_id, to_products[product_id])
 
     def set_status(self, order_id: int, status: str) -> dict:
         """An admin moves a paid order on: paid -> shipped -> delivered."""

@@ -236,9 +236,16 @@ class RefundsAndReturns:
                              lines=[{"item": line.order_line_id, "quantity": line.quantity} for line in item.lines],
                              admin_id=admin_id, return_id=item.id)
         if restock:
+            # Units go back to the variant the customer bought (its order line says which; a line older
+            # than variants names none, and goes back to its one-variant product).
+            variants = {line["id"]: line.get("variant") for line in self.orders.order_summary(item.order_id)["items"]}
             catalog = self.request.find_service(CatalogService)
-            for line in sorted(item.lines, key=lambda line: line.product_id):  # a fixed lock order
-                catalog.return_stock(line.product_id, line.quantity)
+            for line in sorted(item.lines, key=lambda line: (variants.get(line.order_line_id) or 0, line.product_id)):
+                variant_id = variants.get(line.order_line_id)  # sorted above: a fixed lock order
+                if variant_id is not None:
+                    catalog.return_variant_stock(variant_id, line.quantity)
+                else:
+                    catalog.return_stock(line.product_id, line.quantity)
         self.request.notify(ReturnApproved(return_id=item.id, order_id=item.order_id, user_id=item.user_id,
                                            reason=item.reason, lines=self._returned_lines(item),
                                            refund_id=refund["id"], amount=refund["amount"], restocked=bool(restock)))
