@@ -87,3 +87,21 @@ def test_returns_are_listed_for_their_customer_and_every_return_for_admins(custo
     assert [r["id"] for r in admin_app.get("/api/returns/?status=requested").json["results"]] == [mine["id"]]
     assert admin_app.get("/api/returns/?status=approved").json["count"] == 0
     customer_app.post_json(f"/api/returns/{mine['id']}/approve/", {}, status=403)
+
+
+def test_a_restocked_return_goes_back_to_the_variant_bought(customer_app, admin_app, testapp):
+    shirt = admin_app.post_json("/api/products/", {"name": "Shirt", "option_names": ["size"], "variants": [
+        {"sku": "SH-S", "options": {"size": "S"}, "price": "20.00", "stock": 5},
+        {"sku": "SH-M", "options": {"size": "M"}, "price": "20.00", "stock": 5}]}, status=201).json
+    small, medium = (variant["id"] for variant in shirt["variants"])
+    customer_app.post_json("/api/cart/items/", {"variant": medium, "quantity": 2}, status=201)
+    order = customer_app.post_json("/api/orders/checkout/", {"shipping_address": "1 Main St",
+                                                             "payment_method": "card"}, status=201).json
+    customer_app.post(f"/api/orders/{order['id']}/pay/", status=200)
+    for status in ("shipped", "delivered"):
+        admin_app.patch_json(f"/api/orders/{order['id']}/status/", {"status": status}, status=200)
+    asked = ask(customer_app, order, [{"item": order["items"][0]["id"], "quantity": 1}]).json
+
+    admin_app.post_json(f"/api/returns/{asked['id']}/approve/", {"restock": True}, status=200)
+    stock = {variant["id"]: variant["stock"] for variant in testapp.get(f"/api/products/{shirt['id']}/").json["variants"]}
+    assert stock == {small: 5, medium: 4}  # 5 - 2 bought + 1 back, and only to the size bought
