@@ -18,6 +18,7 @@ from shopcore.plugins import PluginManifest
 def includeme(config) -> None:
     from shopcore_apps.delivery import SENDER, deliver_webhook
     from shopcore_apps.keys import KEY_PREFIX, authenticate_app_key
+    from shopcore_apps.services import AUDITED_ACTIONS
     from shopcore_apps.settings import APPS_SETTINGS, PREFIX, SETTINGS_KEY, apps_settings
     from shopcore_apps.targets import WebhookSender
     from shopcore_apps.webhooks import DELIVERY_JOB, enqueue_deliveries, purge_delivery_log
@@ -28,6 +29,8 @@ def includeme(config) -> None:
     config.registry[SENDER] = WebhookSender(settings.webhook_timeout, settings.webhook_max_response_bytes,
                                             settings.webhook_allow_private_targets)
     config.add_credential_scheme(KEY_PREFIX, authenticate_app_key)
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
     config.add_openapi_fragment("shopcore_apps:openapi.yaml")
     config.include("shopcore_apps.views")
     # Every domain event passes by; those a plugin declared public become deliveries, in the transaction.

@@ -26,7 +26,7 @@ def includeme(config) -> None:
     from shopcore_orders.api import PAY_ORDER, OrderCancelled
 
     from shopcore_payments.api import PAYMENT_PROVIDERS, PaymentProvider, PaymentService
-    from shopcore_payments.refunds import order_returns_and_refunds
+    from shopcore_payments.refunds import AUDITED_ACTIONS, order_returns_and_refunds
     from shopcore_payments.service import payment_service_factory, release_on_cancellation, take_payment
     from shopcore_payments.services import ORDER_BODY, offered_providers_check
     from shopcore_payments.settings import PAYMENTS_SETTINGS, PREFIX, SETTINGS_KEY, payment_settings
@@ -44,6 +44,8 @@ def includeme(config) -> None:
     config.add_event_subscriber(release_on_cancellation, OrderCancelled, after_commit=False)
     config.register_service_factory(payment_service_factory, PaymentService)
     config.add_body_extension(ORDER_BODY, order_returns_and_refunds)
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
     config.add_openapi_fragment("shopcore_payments:openapi.yaml")
     config.include("shopcore_payments.views")
 
