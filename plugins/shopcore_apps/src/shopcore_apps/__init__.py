@@ -16,6 +16,8 @@ from shopcore.plugins import PluginManifest
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.personal_data import ERASURE_POINT as PERSONAL_DATA_ERASURE
+    from shopcore.accounts.personal_data import EXPORT_POINT as PERSONAL_DATA_EXPORT
     from shopcore_apps.delivery import SENDER, deliver_webhook
     from shopcore_apps.keys import KEY_PREFIX, authenticate_app_key
     from shopcore_apps.services import AUDITED_ACTIONS
@@ -38,6 +40,9 @@ def includeme(config) -> None:
     config.add_job_handler(DELIVERY_JOB, deliver_webhook, with_request=True, queue="webhooks",
                            retry=settings.retry_policy, concurrency=settings.webhook_concurrency)
     config.add_periodic_task("apps.purge_delivery_log", purge_delivery_log, interval=3600)
+    # The delivery log keeps what events about a customer said (an order's addresses).
+    config.add_extension(PERSONAL_DATA_EXPORT, "shopcore_apps.personal_data.export_webhook_deliveries")
+    config.add_extension(PERSONAL_DATA_ERASURE, "shopcore_apps.personal_data.erase_webhook_deliveries")
 
 
 plugin = PluginManifest(name="apps", api="2.0", requires=(), includeme=includeme,

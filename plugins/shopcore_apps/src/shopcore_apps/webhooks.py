@@ -256,10 +256,11 @@ def enqueue_deliveries(request, event: ShopEvent) -> None:
     body = json.dumps({"id": str(event_id), "event": public.name,
                        "created_at": now.isoformat().replace("+00:00", "Z"),
                        "data": jsonable(public.payload(request, event))}, separators=(",", ":"), ensure_ascii=False)
+    subject = getattr(event, "user_id", None)  # the customer an order's (or a return's) event is about
     for subscription_id in targets:
         delivery = WebhookDelivery(id=uuid.uuid4(), subscription_id=subscription_id, event=public.name,
                                    event_id=event_id, body=body, status=PENDING, attempts=0, created_at=now,
-                                   next_attempt_at=now)
+                                   next_attempt_at=now, subject_user_id=subject if isinstance(subject, int) else None)
         request.dbsession.add(delivery)
         request.dbsession.flush()
         delivery.job_id = uuid.UUID(request.enqueue_job(DELIVERY_JOB, {"delivery": str(delivery.id)}))

@@ -7,6 +7,8 @@
   confirmation of the order's payment, and subscribes to `OrderCancelled` (in the transaction) to
   release a cancelled order's open payments.
 - Adds `returns` and `refunds` to the orders plugin's order body (`orders.order`).
+- Takes part in a customer's personal data export and erasure (`shopcore_payments.personal_data`): the
+  records stay for the accounts, their free text (return reasons, notes, refund reasons) goes.
 - Its own tables (`payments_*`), its settings (`shopcore_payments.settings`), its events
   (`shopcore_payments.events`, `OrderRefunded` among them) and its service (`PaymentService`).
 """
@@ -22,6 +24,8 @@ PROVIDER_BUDGET = 30.0
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.personal_data import ERASURE_POINT as PERSONAL_DATA_ERASURE
+    from shopcore.accounts.personal_data import EXPORT_POINT as PERSONAL_DATA_EXPORT
     from shopcore.extensions import IMPLEMENTATION_ACTION_ORDER
     from shopcore_orders.api import PAY_ORDER, OrderCancelled
 
@@ -46,6 +50,8 @@ def includeme(config) -> None:
     config.add_body_extension(ORDER_BODY, order_returns_and_refunds)
     for action, doc in AUDITED_ACTIONS.items():
         config.add_audited_action(action, doc=doc)
+    config.add_extension(PERSONAL_DATA_EXPORT, "shopcore_payments.personal_data.export_payments")
+    config.add_extension(PERSONAL_DATA_ERASURE, "shopcore_payments.personal_data.erase_payment_texts")
     config.add_openapi_fragment("shopcore_payments:openapi.yaml")
     config.include("shopcore_payments.views")
 
