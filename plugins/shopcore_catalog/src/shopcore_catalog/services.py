@@ -1127,9 +1127,9 @@ class DefaultCatalogService(CatalogService):
         self.session.refresh(variant)
         before = field_values(variant, VARIANT_FIELDS)
         self._change_variant(variant, product, fields)
-        self._variant_changed(product)
         after = field_values(variant, VARIANT_FIELDS)
-        if after != before:
+        if after != before:  # a write that changes no value emits nothing
+            self._variant_changed(product)
             self.request.audit(VARIANT_UPDATED, VARIANT_OBJECT, variant.id, before=before, after=after)
         return variant_body(variant)
 
@@ -1258,12 +1258,15 @@ class DefaultCatalogService(CatalogService):
         """Delete a definition and every product's value of it."""
         attribute = self._attribute(attribute_id)
         products = list(self.session.scalars(select(ProductAttribute.product_id).where(
-            ProductAttribute.attribute_id == attribute.id)))
+            ProductAttribute.attribute_id == attribute.id).order_by(ProductAttribute.product_id)))
         self.request.audit(ATTRIBUTE_DELETED, ATTRIBUTE_OBJECT, attribute.id,
                            before=field_values(attribute, ATTRIBUTE_FIELDS), after=None)
         self.session.execute(delete(Attribute).where(Attribute.id == attribute.id))
         self.session.expunge(attribute)
         self._invalidate(ATTRIBUTES, PRODUCT_LISTS, *(product_collection(product_id) for product_id in products))
+        # The products that had a value of it lost that value: their bodies changed.
+        for product_id in products:
+            self.request.notify(ProductChanged(product_id=product_id, changed=frozenset({"attributes"})))
 
     def _attribute(self, attribute_id: int) -> Attribute:
         attribute = self.session.get(Attribute, attribute_id)
@@ -1328,9 +1331,9 @@ class DefaultCatalogService(CatalogService):
                 raise InvalidInput("position", "A whole number from 0 to 10000.")
             image.position = position
         self.session.flush()
-        self._images_changed(image.product_id)
         after = field_values(image, IMAGE_FIELDS)
-        if after != before:
+        if after != before:  # a write that changes no value emits nothing
+            self._images_changed(image.product_id)
             self.request.audit(IMAGE_UPDATED, IMAGE_OBJECT, image.id, before=before, after=after)
         return image_body(image, self.media)
 
