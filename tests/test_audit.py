@@ -164,13 +164,7 @@ def test_a_plugin_records_its_own_action_in_one_line(shopcore_registry, make_req
 
 # --- what the catalog and payments plugins record (the shipping, tax and apps plugins test their own) ---------
 
-def actions_on(admin_app, object_type, object_id) -> list[tuple]:
-    """(action, before, after) of one object's entries, oldest first."""
-    found = entries(admin_app, object_type=object_type, object_id=str(object_id), page_size=100)
-    return [(entry["action"], entry["before"], entry["after"]) for entry in reversed(found)]
-
-
-def test_variants_attributes_and_images_are_recorded(admin_app, admin):
+def test_variants_attributes_and_images_are_recorded(admin_app, admin, audit_trail):
     from shopcore_catalog.testing import image_bytes
 
     shirt = admin_app.post_json("/api/products/", {"name": "Shirt", "option_names": ["size"], "variants": [
@@ -181,7 +175,7 @@ def test_variants_attributes_and_images_are_recorded(admin_app, admin):
     admin_app.patch_json(f"/api/variants/{large['id']}/", {"price": "21.00"}, status=200)  # no change: no entry
     admin_app.delete(f"/api/variants/{large['id']}/", status=204)
     variant = {"product": shirt["id"], "sku": "SH-L", "options": {"size": "L"}, "stock": 2, "is_active": True}
-    assert actions_on(admin_app, "catalog.variant", large["id"]) == [
+    assert audit_trail("catalog.variant", large["id"]) == [
         ("catalog.variant.create", None, {**variant, "price": "22.00"}),
         ("catalog.variant.update", {**variant, "price": "22.00"}, {**variant, "price": "21.00"}),
         ("catalog.variant.delete", {**variant, "price": "21.00"}, None)]
@@ -191,7 +185,7 @@ def test_variants_attributes_and_images_are_recorded(admin_app, admin):
     admin_app.patch_json(f"/api/attributes/{material['id']}/", {"choices": ["oak", "pine", "ash"]}, status=200)
     admin_app.delete(f"/api/attributes/{material['id']}/", status=204)
     definition = {"code": "material", "name": "Material", "type": "choice"}
-    assert actions_on(admin_app, "catalog.attribute", material["id"]) == [
+    assert audit_trail("catalog.attribute", material["id"]) == [
         ("catalog.attribute.create", None, {**definition, "choices": ["oak", "pine"]}),
         ("catalog.attribute.update", {**definition, "choices": ["oak", "pine"]},
          {**definition, "choices": ["oak", "pine", "ash"]}),
@@ -202,7 +196,7 @@ def test_variants_attributes_and_images_are_recorded(admin_app, admin):
     admin_app.patch_json(f"/api/images/{image['id']}/", {"position": 3}, status=200)
     admin_app.delete(f"/api/images/{image['id']}/", status=204)
     picture = {"product": shirt["id"], "alt": "Front", "content_type": "image/png", "width": 40, "height": 30}
-    assert actions_on(admin_app, "catalog.image", image["id"]) == [
+    assert audit_trail("catalog.image", image["id"]) == [
         ("catalog.image.create", None, {**picture, "position": 0}),
         ("catalog.image.update", {**picture, "position": 0}, {**picture, "position": 3}),
         ("catalog.image.delete", {**picture, "position": 3}, None)]
@@ -214,7 +208,7 @@ REASON = "Quintessa here: the lamp came broken, call me on +49 30 901820"
 
 
 def test_refunds_and_return_decisions_are_recorded_without_their_reasons(admin_app, admin, customer_app,
-                                                                        make_product):
+                                                                        make_product, audit_trail):
     lamp = make_product("Lamp", "30.00", stock=10)
     customer_app.post_json("/api/cart/items/", {"product": lamp, "quantity": 3}, status=201)
     order = customer_app.post_json("/api/orders/checkout/", {"shipping_address": "1 Main St",
@@ -233,7 +227,7 @@ def test_refunds_and_return_decisions_are_recorded_without_their_reasons(admin_a
     admin_app.post_json(f"/api/returns/{rejected['id']}/reject/", {"note": f"Not as agreed with {REASON}"},
                         status=200)
 
-    refunds = [entry for entry in actions_on(admin_app, "orders.order", order["id"])
+    refunds = [entry for entry in audit_trail("orders.order", order["id"])
                if entry[0] == "payments.refund.create"]
     assert refunds == [
         ("payments.refund.create", {"status": "delivered", "refunded": "0.00"},
@@ -242,10 +236,10 @@ def test_refunds_and_return_decisions_are_recorded_without_their_reasons(admin_a
         ("payments.refund.create", {"status": "partially_refunded", "refunded": "5.00"},
          {"status": "partially_refunded", "refunded": "35.00", "refund": approved["refund"], "amount": "30.00",
           "return": approved["id"], "lines": [{"item": line["id"], "quantity": 1}]})]
-    assert actions_on(admin_app, "payments.return", approved["id"]) == [
+    assert audit_trail("payments.return", approved["id"]) == [
         ("payments.return.approve", {"status": "requested"},
          {"status": "approved", "order": order["id"], "refund": approved["refund"], "restocked": True})]
-    assert actions_on(admin_app, "payments.return", rejected["id"]) == [
+    assert audit_trail("payments.return", rejected["id"]) == [
         ("payments.return.reject", {"status": "requested"}, {"status": "rejected", "order": order["id"]})]
     logged = entries(admin_app, page_size=100)
     assert {entry["actor_id"] for entry in logged if entry["action"].startswith("payments.")} == {admin}

@@ -11,14 +11,8 @@ def entries(admin_app, **params) -> list[dict]:
     return admin_app.get("/api/audit/", params={"page_size": 100, **params}).json["results"]
 
 
-def actions_on(admin_app, object_type, object_id) -> list[tuple]:
-    """(action, before, after) of one object's entries, oldest first."""
-    found = entries(admin_app, object_type=object_type, object_id=str(object_id))
-    return [(entry["action"], entry["before"], entry["after"]) for entry in reversed(found)]
-
-
 def test_app_and_webhook_changes_are_recorded_without_keys_or_secrets(admin_app, admin, testapp, make_product,
-                                                                     db_connection):
+                                                                     db_connection, audit_trail):
     from shopcore_apps.testing import app_key_headers
 
     app = admin_app.post_json("/api/apps/", {"name": "ERP", "scopes": ["orders:read"]}, status=201).json
@@ -38,18 +32,18 @@ def test_app_and_webhook_changes_are_recorded_without_keys_or_secrets(admin_app,
     admin_app.delete(f"/api/apps/{app['id']}/", status=204)
 
     erp = {"name": "ERP", "description": "", "is_active": True}
-    assert actions_on(admin_app, "apps.app", app["id"]) == [
+    assert audit_trail("apps.app", app["id"]) == [
         ("apps.app.create", None, {**erp, "scopes": ["orders:read"], "key_prefix": app["key_prefix"]}),
         ("apps.app.update", {**erp, "scopes": ["orders:read"]}, {**erp, "scopes": ["orders:read", "webhooks:write"]}),
         ("apps.app.rotate_key", {"key_prefix": app["key_prefix"]}, {"key_prefix": rotated["key_prefix"]}),
         ("apps.app.delete", {**erp, "scopes": ["orders:read", "webhooks:write"], "webhooks": [own["id"]]}, None)]
     shop_hook = {"url": "https://hooks.example.com/shop", "description": "", "is_active": True, "app": None}
-    assert actions_on(admin_app, "apps.webhook", hook["id"]) == [
+    assert audit_trail("apps.webhook", hook["id"]) == [
         ("apps.webhook.create", None, {**shop_hook, "events": ["product.*"]}),
         ("apps.webhook.update", {**shop_hook, "events": ["product.*"]}, {**shop_hook, "events": ["product.created"]}),
         ("apps.webhook.rotate_secret", {"previous_secret_expires_at": None}, {"previous_secret_expires_at": None}),
         ("apps.webhook.delete", {**shop_hook, "events": ["product.created"]}, None)]
-    assert actions_on(admin_app, "apps.webhook_delivery", delivery["id"]) == [
+    assert audit_trail("apps.webhook_delivery", delivery["id"]) == [
         ("apps.webhook.redeliver", {"status": "failed"},
          {"status": "pending", "subscription": hook["id"], "event": "product.created"})]
     # What the app did with its key is the app's: its entry names the key, the actor is the admin it acts for.

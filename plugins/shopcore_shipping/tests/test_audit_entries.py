@@ -7,13 +7,7 @@ def entries(admin_app, **params) -> list[dict]:
     return admin_app.get("/api/audit/", params={"page_size": 100, **params}).json["results"]
 
 
-def actions_on(admin_app, object_type, object_id) -> list[tuple]:
-    """(action, before, after) of one object's entries, oldest first."""
-    found = entries(admin_app, object_type=object_type, object_id=str(object_id))
-    return [(entry["action"], entry["before"], entry["after"]) for entry in reversed(found)]
-
-
-def test_zones_methods_and_weights_are_recorded(admin_app, admin, make_product):
+def test_zones_methods_and_weights_are_recorded(admin_app, admin, make_product, audit_trail):
     lamp = make_product("Lamp")
     zone = admin_app.post_json("/api/shipping/zones/", {"name": "EU", "countries": ["DE"]}, status=201).json
     admin_app.patch_json(f"/api/shipping/zones/{zone['id']}/", {"countries": ["DE", "FR"]}, status=200)
@@ -24,16 +18,16 @@ def test_zones_methods_and_weights_are_recorded(admin_app, admin, make_product):
     admin_app.put_json(f"/api/shipping/products/{lamp}/", {"weight_grams": 1200}, status=200)  # no change
     admin_app.delete(f"/api/shipping/methods/{method['id']}/", status=204)
     admin_app.delete(f"/api/shipping/zones/{zone['id']}/", status=204)
-    assert actions_on(admin_app, "shipping.zone", zone["id"]) == [
+    assert audit_trail("shipping.zone", zone["id"]) == [
         ("shipping.zone.create", None, {"name": "EU", "countries": ["DE"]}),
         ("shipping.zone.update", {"name": "EU", "countries": ["DE"]}, {"name": "EU", "countries": ["DE", "FR"]}),
         ("shipping.zone.delete", {"name": "EU", "countries": ["DE", "FR"], "methods": []}, None)]
     courier = {"zone": zone["id"], "name": "Courier", "rule": "flat", "free_above": None, "weight_bands": [],
                "is_active": True, "is_default": False}
-    assert actions_on(admin_app, "shipping.method", method["id"]) == [
+    assert audit_trail("shipping.method", method["id"]) == [
         ("shipping.method.create", None, {**courier, "price": "5.00"}),
         ("shipping.method.update", {**courier, "price": "5.00"}, {**courier, "price": "6.00"}),
         ("shipping.method.delete", {**courier, "price": "6.00"}, None)]
-    assert actions_on(admin_app, "shipping.product_weight", lamp) == [
+    assert audit_trail("shipping.product_weight", lamp) == [
         ("shipping.product_weight.set", {"weight_grams": None}, {"weight_grams": 1200})]
     assert {entry["actor_id"] for entry in entries(admin_app) if entry["action"].startswith("shipping.")} == {admin}

@@ -7,13 +7,7 @@ def entries(admin_app, **params) -> list[dict]:
     return admin_app.get("/api/audit/", params={"page_size": 100, **params}).json["results"]
 
 
-def actions_on(admin_app, object_type, object_id) -> list[tuple]:
-    """(action, before, after) of one object's entries, oldest first."""
-    found = entries(admin_app, object_type=object_type, object_id=str(object_id))
-    return [(entry["action"], entry["before"], entry["after"]) for entry in reversed(found)]
-
-
-def test_classes_rates_and_product_classes_are_recorded(admin_app, admin, make_product):
+def test_classes_rates_and_product_classes_are_recorded(admin_app, admin, make_product, audit_trail):
     lamp = make_product("Lamp")
     books = admin_app.post_json("/api/tax/classes/", {"code": "books", "name": "Books"}, status=201).json
     admin_app.patch_json(f"/api/tax/classes/{books['id']}/", {"name": "Books and papers"}, status=200)
@@ -23,15 +17,15 @@ def test_classes_rates_and_product_classes_are_recorded(admin_app, admin, make_p
     admin_app.put_json(f"/api/tax/products/{lamp}/", {"tax_class": "books"}, status=200)
     admin_app.delete(f"/api/tax/rates/{rate['id']}/", status=204)
     admin_app.delete(f"/api/tax/classes/{books['id']}/", status=204)
-    assert actions_on(admin_app, "tax.class", books["id"]) == [
+    assert audit_trail("tax.class", books["id"]) == [
         ("tax.class.create", None, {"code": "books", "name": "Books"}),
         ("tax.class.update", {"code": "books", "name": "Books"}, {"code": "books", "name": "Books and papers"}),
         ("tax.class.delete", {"code": "books", "name": "Books and papers", "products": [lamp]}, None)]
     german = {"tax_class": "books", "country": "DE", "region": "", "label": ""}
-    assert actions_on(admin_app, "tax.rate", rate["id"]) == [
+    assert audit_trail("tax.rate", rate["id"]) == [
         ("tax.rate.create", None, {**german, "rate": "7.000"}),
         ("tax.rate.update", {**german, "rate": "7.000"}, {**german, "rate": "5.000"}),
         ("tax.rate.delete", {**german, "rate": "5.000"}, None)]
-    assert actions_on(admin_app, "tax.product_class", lamp) == [
+    assert audit_trail("tax.product_class", lamp) == [
         ("tax.product_class.set", {"tax_class": "standard"}, {"tax_class": "books"})]
     assert {entry["actor_id"] for entry in entries(admin_app) if entry["action"].startswith("tax.")} == {admin}
