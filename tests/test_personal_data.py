@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from shopcore.accounts.models import User
-from shopcore.plugins import discover
 from shopcore.audit.models import AuditEntry
 from shopcore.extensions import extensions
 from shopcore.messaging.models import OutboxMessage
+from shopcore.plugins import discover
 
 PASSWORD = "correct horse battery"
 PERSON = {"username": "quintessa", "email": "Quintessa.Vandermolen@example.org", "password": PASSWORD,
@@ -111,8 +111,7 @@ def test_the_export_holds_everything_the_shop_keeps_about_the_customer(testapp, 
     assert len(sections["password_resets"]) == 1
     assert len(sections["login_addresses"]) == 1
     # Mails carrying one-use links keep no payload once sent (nothing of them is left to name the person).
-    returned = {"mail.return_requested", "mail.order_refunded"} if "payments" in enabled \
-        else set()
+    returned = {"mail.return_requested", "mail.order_refunded"} if "payments" in enabled else set()
     assert {mail["kind"] for mail in sections["mails"]} == {
         "mail.welcome", "mail.order_placed", "mail.order_paid", "mail.order_shipped", "accounts.password_reset",
         *returned}
