@@ -160,3 +160,88 @@ def test_a_plugin_records_its_own_action_in_one_line(shopcore_registry, make_req
         assert (entry["object_type"], entry["object_id"], entry["after"]) == ("orders.order", "7", {"refunded": "5.00"})
     finally:
         del shopcore_registry["shopcore.audited_actions"]["refunds.refund.create"]
+
+
+# --- what the catalog and payments plugins record (the shipping, tax and apps plugins test their own) ---------
+
+def test_variants_attributes_and_images_are_recorded(admin_app, admin, audit_trail):
+    from shopcore_catalog.testing import image_bytes
+
+    shirt = admin_app.post_json("/api/products/", {"name": "Shirt", "option_names": ["size"], "variants": [
+        {"sku": "SH-M", "options": {"size": "M"}, "price": "20.00", "stock": 5}]}, status=201).json
+    large = admin_app.post_json(f"/api/products/{shirt['id']}/variants/", {
+        "sku": "SH-L", "options": {"size": "L"}, "price": "22.00", "stock": 2}, status=201).json
+    admin_app.patch_json(f"/api/variants/{large['id']}/", {"price": "21.00"}, status=200)
+    admin_app.patch_json(f"/api/variants/{large['id']}/", {"price": "21.00"}, status=200)  # no change: no entry
+    admin_app.delete(f"/api/variants/{large['id']}/", status=204)
+    variant = {"product": shirt["id"], "sku": "SH-L", "options": {"size": "L"}, "stock": 2, "is_active": True}
+    assert audit_trail("catalog.variant", large["id"]) == [
+        ("catalog.variant.create", None, {**variant, "price": "22.00"}),
+        ("catalog.variant.update", {**variant, "price": "22.00"}, {**variant, "price": "21.00"}),
+        ("catalog.variant.delete", {**variant, "price": "21.00"}, None)]
+
+    material = admin_app.post_json("/api/attributes/", {"code": "material", "name": "Material", "type": "choice",
+                                                        "choices": ["oak", "pine"]}, status=201).json
+    admin_app.patch_json(f"/api/attributes/{material['id']}/", {"choices": ["oak", "pine", "ash"]}, status=200)
+    admin_app.delete(f"/api/attributes/{material['id']}/", status=204)
+    definition = {"code": "material", "name": "Material", "type": "choice"}
+    assert audit_trail("catalog.attribute", material["id"]) == [
+        ("catalog.attribute.create", None, {**definition, "choices": ["oak", "pine"]}),
+        ("catalog.attribute.update", {**definition, "choices": ["oak", "pine"]},
+         {**definition, "choices": ["oak", "pine", "ash"]}),
+        ("catalog.attribute.delete", {**definition, "choices": ["oak", "pine", "ash"]}, None)]
+
+    image = admin_app.post(f"/api/products/{shirt['id']}/images/", [("alt", "Front")],
+                           upload_files=[("file", "front.png", image_bytes(size=(40, 30)))], status=201).json
+    admin_app.patch_json(f"/api/images/{image['id']}/", {"position": 3}, status=200)
+    admin_app.delete(f"/api/images/{image['id']}/", status=204)
+    picture = {"product": shirt["id"], "alt": "Front", "content_type": "image/png", "width": 40, "height": 30}
+    assert audit_trail("catalog.image", image["id"]) == [
+        ("catalog.image.create", None, {**picture, "position": 0}),
+        ("catalog.image.update", {**picture, "position": 0}, {**picture, "position": 3}),
+        ("catalog.image.delete", {**picture, "position": 3}, None)]
+    assert {entry["actor_id"] for entry in entries(admin_app, page_size=100)
+            if entry["action"].startswith("catalog.")} == {admin}
+
+
+REASON = "Quintessa here: the lamp came broken, call me on +49 30 901820"
+
+
+def test_refunds_and_return_decisions_are_recorded_without_their_reasons(admin_app, admin, customer_app,
+                                                                        make_product, audit_trail):
+    lamp = make_product("Lamp", "30.00", stock=10)
+    customer_app.post_json("/api/cart/items/", {"product": lamp, "quantity": 3}, status=201)
+    order = customer_app.post_json("/api/orders/checkout/", {"shipping_address": "1 Main St",
+                                                             "payment_method": "card"}, status=201).json
+    customer_app.post_json(f"/api/orders/{order['id']}/pay/", {}, status=200)
+    for status in ("shipped", "delivered"):
+        admin_app.patch_json(f"/api/orders/{order['id']}/status/", {"status": status}, status=200)
+    refund = admin_app.post_json(f"/api/orders/{order['id']}/refunds/", {"amount": "5.00", "reason": REASON},
+                                 status=201).json
+    [line] = customer_app.get(f"/api/orders/{order['id']}/").json["items"]
+    approved = customer_app.post_json(f"/api/orders/{order['id']}/returns/", {
+        "lines": [{"item": line["id"], "quantity": 1}], "reason": REASON}, status=201).json
+    approved = admin_app.post_json(f"/api/returns/{approved['id']}/approve/", {"restock": True}, status=200).json
+    rejected = customer_app.post_json(f"/api/orders/{order['id']}/returns/", {
+        "lines": [{"item": line["id"], "quantity": 1}], "reason": REASON}, status=201).json
+    admin_app.post_json(f"/api/returns/{rejected['id']}/reject/", {"note": f"Not as agreed with {REASON}"},
+                        status=200)
+
+    refunds = [entry for entry in audit_trail("orders.order", order["id"])
+               if entry[0] == "payments.refund.create"]
+    assert refunds == [
+        ("payments.refund.create", {"status": "delivered", "refunded": "0.00"},
+         {"status": "partially_refunded", "refunded": "5.00", "refund": refund["id"], "amount": "5.00",
+          "return": None, "lines": []}),
+        ("payments.refund.create", {"status": "partially_refunded", "refunded": "5.00"},
+         {"status": "partially_refunded", "refunded": "35.00", "refund": approved["refund"], "amount": "30.00",
+          "return": approved["id"], "lines": [{"item": line["id"], "quantity": 1}]})]
+    assert audit_trail("payments.return", approved["id"]) == [
+        ("payments.return.approve", {"status": "requested"},
+         {"status": "approved", "order": order["id"], "refund": approved["refund"], "restocked": True})]
+    assert audit_trail("payments.return", rejected["id"]) == [
+        ("payments.return.reject", {"status": "requested"}, {"status": "rejected", "order": order["id"]})]
+    logged = entries(admin_app, page_size=100)
+    assert {entry["actor_id"] for entry in logged if entry["action"].startswith("payments.")} == {admin}
+    # Free text (a customer's reason, an admin's note) can name the person; the log cannot be erased.
+    assert "Quintessa" not in str(logged) and "901820" not in str(logged)

@@ -1,11 +1,13 @@
 """Backups that restore: a `pg_dump` of a running shop, restored into a fresh database, serves that shop.
 
-docs/operations.md tells operators how; this test does exactly what it says, with the shop serving
-requests while the dump is taken.
+docs/operations.md tells operators how; these tests do what it says, with the shop serving requests
+while the dump is taken: the database alone, and the database with the product pictures of the
+file-system media storage copied after it (and what a restore without that copy leaves).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -13,9 +15,21 @@ import webtest
 from sqlalchemy import create_engine, text
 
 from shopcore.testing import make_test_configurator
+from shopcore_catalog.testing import image_bytes
 
 CHECKOUT = {"shipping_address": "1 Backup Lane", "payment_method": "credit_card"}
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def media_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="module")
+def shopcore_extra_settings(media_root):
+    # The running shop's pictures in a folder of the test's own (the file-system media storage).
+    return {"shopcore.catalog.media_root": str(media_root)}
 
 
 def postgres_environment(url) -> dict:
@@ -29,6 +43,23 @@ def recreate_database(url, name: str) -> None:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+
+
+def admin_client(wsgi_app, token: str) -> webtest.TestApp:
+    return webtest.TestApp(wsgi_app, extra_environ={"REMOTE_ADDR": "127.0.0.1",
+                                                    "HTTP_AUTHORIZATION": f"Bearer {token}"})
+
+
+def dump_and_restore(url, tmp_path) -> str:
+    """`pg_dump` the test database and `pg_restore` it into a fresh one, as docs/operations.md says; its name."""
+    environment = postgres_environment(url)
+    dump = tmp_path / "shop.dump"
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", url.database], env=environment, check=True)
+    restored = f"{url.database}_restored"
+    recreate_database(url, restored)
+    subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={restored}", str(dump)],
+                   env=environment, check=True)
+    return restored
 
 
 def drop_database(url, name: str) -> None:
@@ -50,14 +81,8 @@ def test_a_pg_dump_of_a_running_shop_restores_into_a_fresh_database_that_serves_
     assert status == 201
 
     url = shopcore_engine.url
-    environment = postgres_environment(url)
-    dump = tmp_path / "shop.dump"
-    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", url.database], env=environment, check=True)
-    restored = f"{url.database}_restored"
-    recreate_database(url, restored)
+    restored = dump_and_restore(url, tmp_path)
     try:
-        subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", f"--dbname={restored}", str(dump)],
-                       env=environment, check=True)
         # A cache of its own, so nothing the running shop cached can answer for the restored one.
         settings = {**shopcore_settings, "shopcore.redis_url": "",
                     "sqlalchemy.url": url.set(database=restored).render_as_string(hide_password=False)}
@@ -77,4 +102,53 @@ def test_a_pg_dump_of_a_running_shop_restores_into_a_fresh_database_that_serves_
         finally:
             config.registry["shopcore.engine"].dispose()
     finally:
+        drop_database(url, restored)
+
+
+@pytest.mark.postgresql_only
+def test_pictures_copied_after_the_dump_restore_with_it_and_a_restore_without_them_only_misses_files(
+        wsgi_app, committed_db, shopcore_settings, shopcore_engine, make_committed_user, make_committed_product,
+        token_for, media_root, tmp_path):
+    admin = make_committed_user("picturer", is_admin=True)
+    product = make_committed_product("Pictured lamp", price="12.50", stock=7)
+    shop = admin_client(wsgi_app, token_for(admin)["access"])
+    picture = image_bytes(size=(120, 80))
+    image = shop.post(f"/api/products/{product}/images/", [("alt", "Lit")],
+                      upload_files=[("file", "lamp.png", picture)], status=201).json
+
+    url = shopcore_engine.url
+    restored = dump_and_restore(url, tmp_path)  # the database first, then the pictures (docs/operations.md)
+    backup = tmp_path / "media-backup"
+    shutil.copytree(media_root, backup, dirs_exist_ok=True)  # what `rsync -a` (without --delete) copies
+    # After the backup: a picture added and the first one deleted in the running shop.
+    shop.post(f"/api/products/{product}/images/", upload_files=[("file", "later.png", image_bytes())], status=201)
+    shop.delete(f"/api/images/{image['id']}/", status=204)
+    assert not (media_root / image["url"].removeprefix("/media/")).exists()
+
+    def restored_shop(media: str):
+        settings = {**shopcore_settings, "shopcore.redis_url": "", "shopcore.catalog.media_root": media,
+                    "sqlalchemy.url": url.set(database=restored).render_as_string(hide_password=False)}
+        return make_test_configurator(settings)
+
+    with_media = restored_shop(str(tmp_path / "media-restored"))
+    without_media = restored_shop(str(tmp_path / "media-lost"))
+    try:
+        shutil.copytree(backup, tmp_path / "media-restored")  # the restore: the copy back in place
+        app = webtest.TestApp(with_media.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+        # The dump's pictures are all there: the row's and its thumbnail's files, byte for byte.
+        [restored_image] = app.get(f"/api/products/{product}/").json["images"]
+        assert restored_image == image
+        assert app.get(image["url"], status=200).body == picture
+        assert app.get(image["thumbnail_url"], status=200).content_type == "image/png"
+
+        # The database restored without its pictures: the product lists a picture whose files are gone
+        # (404), and deleting it, or the product, works.
+        lost = admin_client(without_media.make_wsgi_app(), token_for(admin)["access"])
+        assert lost.get(f"/api/products/{product}/").json["images"] == [image]
+        lost.get(image["url"], status=404)
+        lost.delete(f"/api/images/{image['id']}/", status=204)
+        assert lost.get(f"/api/products/{product}/").json["images"] == []
+    finally:
+        for config in (with_media, without_media):
+            config.registry["shopcore.engine"].dispose()
         drop_database(url, restored)

@@ -4,6 +4,11 @@
 through the `accounts.personal_data_export` point; `DELETE /api/auth/user/` (with the password) runs
 `accounts.personal_data_erasure` and anonymises the account. Afterwards no table holds the person's
 e-mail addresses, name, username or postal address, yet their orders are still there for the accounts.
+
+Every test runs twice: with the seed's plugins and coupons, and with every installed plugin, where the
+person also has payments, a return asked for in words naming them (one approved, so its refund repeats
+them, one waiting) and deliveries of their orders' events to a webhook receiver in the log, and the
+shipping and tax plugins' tables are scanned too.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from shopcore.accounts.models import User
 from shopcore.audit.models import AuditEntry
 from shopcore.extensions import extensions
 from shopcore.messaging.models import OutboxMessage
+from shopcore.plugins import discover
 
 PASSWORD = "correct horse battery"
 PERSON = {"username": "quintessa", "email": "Quintessa.Vandermolen@example.org", "password": PASSWORD,
@@ -25,11 +31,25 @@ NEEDLES = ("quintessa", "vandermolen", "zebra crossing", "smalltown", "example.o
            "4930901820")
 BOOK_ENTRY = {"name": "Quintessa Vandermolen", "line1": "9 Yellowhammer Lane", "city": "Smalltown",
               "postal_code": "10557", "country": "DE", "phone": "+49 30 901820"}
+# A return's reason is the customer's own words: they may name themselves, their street, their phone.
+RETURN_REASON = "Quintessa Vandermolen here (9 Yellowhammer Lane): the lamp came broken, call +4930901820"
+SEED_PLUGINS = ["catalog", "cart", "orders", "notifications", "coupons"]
+
+
+@pytest.fixture(scope="module", params=["seed", "every plugin"])
+def shopcore_plugins(request):
+    return SEED_PLUGINS if request.param == "seed" else sorted(discover())
 
 
 @pytest.fixture(scope="module")
-def shopcore_plugins():
-    return ["catalog", "cart", "orders", "notifications", "coupons"]
+def shopcore_extra_settings(shopcore_plugins):
+    # The seed's text address is taxed at this country's rates (it has none here).
+    return {"shopcore.tax.default_country": "DE"} if "tax" in shopcore_plugins else {}
+
+
+@pytest.fixture
+def enabled(shopcore_registry) -> set[str]:
+    return {manifest.name for manifest in shopcore_registry["shopcore.plugins"]}
 
 
 def bearer(token):
@@ -37,9 +57,18 @@ def bearer(token):
 
 
 @pytest.fixture
-def person(testapp, admin_app, make_product):
+def person(testapp, admin_app, make_product, enabled):
     """A customer with a bit of everything: orders (one paid and shipped), a cart, a coupon, an e-mail
-    change waiting for its confirmation, a reset request, known login addresses; their tokens."""
+    change waiting for its confirmation, a reset request, known login addresses; their tokens. With the
+    payments plugin, the shipped order is delivered and two returns of it asked for with words naming
+    them (one approved, so refunded); with the apps plugin, a subscription to every event logs
+    deliveries of their orders' events."""
+    if "shipping" in enabled:
+        zone = admin_app.post_json("/api/shipping/zones/", {"name": "Home", "countries": ["DE"]}, status=201).json
+        admin_app.post_json("/api/shipping/methods/", {"zone": zone["id"], "name": "Standard", "rule": "flat",
+                                                       "price": "0.00", "is_default": True}, status=201)
+    if "apps" in enabled:
+        admin_app.post_json("/api/webhooks/", {"url": "https://erp.example.com/hooks", "events": ["*"]}, status=201)
     testapp.post_json("/api/auth/register/", PERSON, status=201)
     tokens = testapp.post_json("/api/auth/login/", {"username": "quintessa", "password": PASSWORD},
                                status=200).json
@@ -52,6 +81,13 @@ def person(testapp, admin_app, make_product):
                               headers={**headers, "Idempotency-Key": "first-order"}, status=201).json
     testapp.post_json(f"/api/orders/{first['id']}/pay/", {}, headers=headers, status=200)
     admin_app.patch_json(f"/api/orders/{first['id']}/status/", {"status": "shipped"}, status=200)
+    if "payments" in enabled:
+        admin_app.patch_json(f"/api/orders/{first['id']}/status/", {"status": "delivered"}, status=200)
+        [line] = testapp.get(f"/api/orders/{first['id']}/", headers=headers).json["items"]
+        returns = [testapp.post_json(f"/api/orders/{first['id']}/returns/", {
+            "lines": [{"item": line["id"], "quantity": 1}], "reason": RETURN_REASON}, headers=headers,
+            status=201).json for _ in range(2)]
+        admin_app.post_json(f"/api/returns/{returns[0]['id']}/approve/", {}, status=200)
     testapp.post_json("/api/cart/items/", {"product": desk, "quantity": 1}, headers=headers, status=201)
     # The second order ships to an address-book entry: the order keeps a structured copy of it.
     book_entry = testapp.post_json("/api/auth/user/addresses/", BOOK_ENTRY, headers=headers, status=201).json
@@ -66,7 +102,7 @@ def person(testapp, admin_app, make_product):
     return {"tokens": tokens, "headers": headers, "orders": [first["id"], second["id"]], "products": [lamp, desk]}
 
 
-def test_the_export_holds_everything_the_shop_keeps_about_the_customer(testapp, person):
+def test_the_export_holds_everything_the_shop_keeps_about_the_customer(testapp, person, enabled):
     body = testapp.get("/api/auth/user/export/", headers=person["headers"], status=200).json
     sections = body["sections"]
     assert sections["account"]["email"] == PERSON["email"]
@@ -75,8 +111,10 @@ def test_the_export_holds_everything_the_shop_keeps_about_the_customer(testapp, 
     assert len(sections["password_resets"]) == 1
     assert len(sections["login_addresses"]) == 1
     # Mails carrying one-use links keep no payload once sent (nothing of them is left to name the person).
+    returned = {"mail.return_requested", "mail.order_refunded"} if "payments" in enabled else set()
     assert {mail["kind"] for mail in sections["mails"]} == {
-        "mail.welcome", "mail.order_placed", "mail.order_paid", "mail.order_shipped", "accounts.password_reset"}
+        "mail.welcome", "mail.order_placed", "mail.order_paid", "mail.order_shipped", "accounts.password_reset",
+        *returned}
     assert all(set(mail) == {"kind", "status", "created_at"} for mail in sections["mails"])  # no links, no tokens
     assert [order["id"] for order in sections["orders"]] == person["orders"]
     assert sections["orders"][0]["shipping_address"] == ADDRESS
@@ -89,6 +127,20 @@ def test_the_export_holds_everything_the_shop_keeps_about_the_customer(testapp, 
     assert sections["coupon_uses"][0]["discount"] == "5.00"
     # The audit entry of the admin's action on their order is not about them; none names the account.
     assert sections["audit_entries"] == []
+    if "payments" in enabled:
+        assert [(payment["order"], payment["status"]) for payment in sections["payments"]] == [
+            (person["orders"][0], "partially_refunded")]
+        assert all("client_secret" not in payment for payment in sections["payments"])
+        assert [(item["status"], item["reason"]) for item in sections["returns"]] == [
+            ("approved", RETURN_REASON), ("requested", RETURN_REASON)]
+        approved = sections["returns"][0]
+        assert [(refund["return"], refund["amount"]) for refund in sections["refunds"]] == [
+            (approved["id"], approved["amount"])]
+    if "apps" in enabled:
+        # Which of their events went where: the receiver's host (its URL may hold the receiver's token).
+        deliveries = sections["webhook_deliveries"]
+        assert {delivery["receiver"] for delivery in deliveries} == {"erp.example.com"}
+        assert [delivery["event"] for delivery in deliveries].count("order.created") == 2
 
 
 def test_the_export_needs_a_login(testapp):
@@ -115,10 +167,15 @@ def scan_every_table(connection) -> dict[str, list[str]]:
     return found
 
 
-def test_after_erasure_no_table_holds_the_person_and_the_orders_are_kept(testapp, admin_app, person, db_connection):
+def test_after_erasure_no_table_holds_the_person_and_the_orders_are_kept(testapp, admin_app, person, db_connection,
+                                                                         enabled):
     before = scan_every_table(db_connection)
     # The scan sees them before: the test can fail.
     assert {"core_users", "orders_orders", "core_email_changes", "core_outbox", "core_addresses"} <= set(before), before
+    if "payments" in enabled:
+        assert {"payments_returns", "payments_refunds"} <= set(before), before
+    if "apps" in enabled:
+        assert "apps_webhook_deliveries" in before, before
 
     testapp.delete_json("/api/auth/user/", {"password": PASSWORD}, headers=person["headers"], status=204)
 
@@ -129,10 +186,16 @@ def test_after_erasure_no_table_holds_the_person_and_the_orders_are_kept(testapp
     testapp.post_json("/api/auth/login/", {"username": "quintessa", "password": PASSWORD}, status=401)
     # The orders stay for the accounts: totals, lines, status, the (anonymised) customer's id.
     first = admin_app.get(f"/api/orders/{person['orders'][0]}/", status=200).json
-    assert (first["status"], first["total_price"], first["shipping_address"]) == ("shipped", "55.00", "")
+    status = "partially_refunded" if "payments" in enabled else "shipped"
+    assert (first["status"], first["total_price"], first["shipping_address"]) == (status, "55.00", "")
     assert [(item["product"], item["quantity"]) for item in first["items"]] == [(person["products"][0], 2)]
     user = db_connection.execute(select(User.username, User.email, User.is_active).where(User.id == first["user"]))
     assert user.one() == (f"erased:{first['user']}", f"erased-{first['user']}@erased.invalid", False)
+    if "payments" in enabled:
+        # The returns and their refund stay for the accounts, without the words that named the person.
+        assert [(item["status"], item["reason"], item["amount"]) for item in first["returns"]] == [
+            ("approved", "", "27.50"), ("requested", "", "27.50")]  # a lamp, less its share of the coupon
+        assert [(refund["amount"], refund["reason"]) for refund in first["refunds"]] == [("27.50", "")]
     # The address and e-mail cannot be registered again by anyone else as a way back in.
     testapp.post_json("/api/auth/register/", {**PERSON, "username": f"erased:{first['user']}"}, status=400)
     # The erasure is in the audit log, naming only the account's id.
@@ -159,10 +222,12 @@ def test_another_customers_data_is_untouched(testapp, person, make_user, make_or
     assert "bystander@example.com" in str(db_connection.execute(select(OutboxMessage.payload)).all())
 
 
-def test_every_plugin_that_exports_also_erases(shopcore_registry):
+def test_every_plugin_that_exports_also_erases(shopcore_registry, enabled):
     exporting = {extension.owner for extension in extensions(shopcore_registry, "accounts.personal_data_export")}
     erasing = {extension.owner for extension in extensions(shopcore_registry, "accounts.personal_data_erasure")}
-    assert exporting == erasing == {"cart", "orders", "coupons"}
+    # Shipping and tax keep nothing about a person (zones, methods, weights, classes, rates): the scan above
+    # runs over their tables too.
+    assert exporting == erasing == {"cart", "orders", "coupons"} | ({"payments", "apps"} & enabled)
 
 
 def test_a_failing_part_stops_the_erasure_whole(testapp, person, register_extension, db_connection):

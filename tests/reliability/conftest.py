@@ -68,16 +68,53 @@ def shopcore_plugins() -> list[str]:
 
 
 @functools.cache
-def collected_spec() -> dict:
-    """The merged spec of an app with this run's plugins, built once to parametrize tests by operation."""
+def collected_app() -> tuple[dict, frozenset[tuple[str, str]]]:
+    """The merged spec of an app with this run's plugins, and its admin-only writes ((METHOD, path) of
+    every other method than GET whose view's permission no customer holds), built once to parametrize
+    tests by operation."""
     with tempfile.TemporaryDirectory() as folder:
         settings = {"shopcore.env": "testing", "shopcore.secret": "collect-" + "x" * 40,
                     "sqlalchemy.url": "sqlite://", "shopcore.plugins": " ".join(suite_plugins()),
                     "shopcore.mail.dir": folder}
         config = make_test_configurator(settings)
         spec = config.registry["shopcore.openapi_spec"]
+        admin_writes = admin_only_writes(config.registry)
         config.registry["shopcore.engine"].dispose()
-        return spec
+        return spec, admin_writes
+
+
+def collected_spec() -> dict:
+    return collected_app()[0]
+
+
+def admin_only_writes(registry) -> frozenset[tuple[str, str]]:
+    """(METHOD, route pattern) of the app's views of other methods than GET and HEAD that a logged-in
+    customer may not call: their permission is held by admins alone (Pyramid's introspector and the
+    shop's ACL, as `config.grant_permission` left it)."""
+    from pyramid.authorization import ACLHelper, Authenticated, Everyone
+    from pyramid.security import NO_PERMISSION_REQUIRED
+
+    class Root:
+        __acl__ = registry["shopcore.acl"]
+
+    introspector = registry.introspector
+    patterns = {entry["introspectable"]["name"]: entry["introspectable"]["pattern"]
+                for entry in introspector.get_category("routes")}
+    customer = [Everyone, Authenticated, "user:0"]
+    found = set()
+    for entry in introspector.get_category("views"):
+        view = entry["introspectable"]
+        methods = view["request_methods"]
+        if not view["route_name"] or not methods:
+            continue
+        permissions = [related["value"] for related in entry["related"] if related.category_name == "permissions"]
+        permission = permissions[0] if permissions else None
+        if permission in (None, NO_PERMISSION_REQUIRED) or ACLHelper().permits(Root, customer, permission):
+            continue
+        for method in (methods,) if isinstance(methods, str) else methods:
+            if method not in ("GET", "HEAD"):
+                found.add((method, patterns[view["route_name"]]))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -139,8 +176,11 @@ def spec_operations(spec: dict) -> list[Operation]:
 def pytest_generate_tests(metafunc):
     """`operation` (every operation of the merged spec) and subsets of it: `secured_operation`
     (bearer-protected), `body_operation` (a JSON request body), `form_operation` (a multipart form,
-    an upload), `limited_operation` (declares a 429); `fuzz_target` pairs operations with generation modes."""
+    an upload), `limited_operation` (declares a 429), `admin_write_operation` (a write only admins may make);
+    `fuzz_target` pairs operations with generation modes."""
+    admin_writes = collected_app()[1]
     for name, keep in (("operation", lambda op: True), ("secured_operation", lambda op: op.secured),
+                       ("admin_write_operation", lambda op: (op.method, op.path) in admin_writes),
                        ("body_operation", lambda op: op.has_body and not op.has_form_body),
                        ("form_operation", lambda op: op.has_form_body),
                        ("limited_operation", lambda op: "429" in op.spec.get("responses", {}))):
@@ -434,14 +474,15 @@ class Shop:
             return request.find_service(CatalogService).create_product(
                 name or f"Product {self._made}", price, stock=stock, **fields).id
 
-    def variant(self) -> int:
-        """A variant of a new product sold in sizes (its other variant is the product's first)."""
+    def sized_product(self) -> tuple[int, int]:
+        """(product, variant): a new product sold in sizes, and its variant in L (its other variant is the
+        product's first, in the size `Default`)."""
         product = self.product()
         with request_context(self.registry) as request:
             catalog = request.find_service(CatalogService)
             catalog.update_product(product, {"option_names": ["size"]})
-            return catalog.create_variant(product, sku=f"REL-{product}-L", options={"size": "L"}, price="12.00",
-                                          stock=20).id
+            return product, catalog.create_variant(product, sku=f"REL-{product}-L", options={"size": "L"},
+                                                   price="12.00", stock=20).id
 
     def cart_line(self, actor: Actor, product_id: int, quantity: int = 1) -> int:
         response = actor.client.request("POST", "/api/cart/items/", {"product": product_id, "quantity": quantity})
@@ -569,7 +610,8 @@ def fill_shop(shop: Shop, actor: Actor) -> Objects:
     the plugins go), and one object of every other collection."""
     ids: dict[str, list[int]] = {}
     if shop.has("getProduct"):
-        ids["/api/categories/"] = [shop.category()]
+        # The second category is empty (one with products cannot be deleted).
+        ids["/api/categories/"] = [shop.category(), shop.category()]
         ids["/api/products/"] = [shop.product(category=ids["/api/categories/"][0]), shop.product()]
     if shop.has("checkout", "payOrder"):
         ids["/api/orders/"] = [shop.order(actor, lines=2), shop.order(actor, paid=True)]
@@ -608,13 +650,16 @@ def fill_shop(shop: Shop, actor: Actor) -> Objects:
         ids["/api/shipping/zones/"] = [zone.json["id"]]
         ids["/api/shipping/methods/"] = [method.json["id"]]
         ids["/api/tax/rates/"] = [rate.json["id"]]
+    if shop.has("getVariant"):
+        # Its product is one of the catalog's too: a variant can be added only to a product with options.
+        sized, variant = shop.sized_product()
+        ids["/api/variants/"] = [variant]
+        ids["/api/products/"].append(sized)
     # A plugin's per-product data (`/api/<plugin>/products/{id}/`, no POST) is keyed by the catalog's ids.
     for operation in spec_operations(shop.registry["shopcore.openapi_spec"]):
         collection = resource_of(operation.path)
         if collection.endswith("/products/") and collection not in ids and "/api/products/" in ids:
             ids[collection] = ids["/api/products/"]
-    if shop.has("getVariant"):
-        ids["/api/variants/"] = [shop.variant()]
     # Collections of plugins this suite knows nothing about: one object each through their own POST,
     # or through a POST under an object of another collection (`/api/products/{id}/variants/` makes
     # what `/api/variants/{id}/` names).

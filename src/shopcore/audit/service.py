@@ -35,6 +35,9 @@ def record(request, action: str, object_type: str, object_id: Any, *, before: An
                           f"{', '.join(sorted(actions)) or 'none'}")
     identity = getattr(request, "identity", None)
     origin = request.environ.get(ORIGIN_ENVIRON_KEY) or f"{request.method} {request.path}"
+    if identity is not None and identity.scopes is not None:
+        # A key of a credential scheme (an app's): the actor is the user it acts for, the key says who acted.
+        origin = f"{origin} (key {identity.token_id})"
     entry = AuditEntry(
         occurred_at=utcnow(), actor_id=identity.user_id if identity is not None else None, action=action,
         object_type=str(object_type)[:OBJECT_TYPE_MAX], object_id=str(object_id)[:OBJECT_ID_MAX],

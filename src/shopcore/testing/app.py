@@ -255,6 +255,24 @@ def make_request(shopcore_registry, db_connection):
 
 
 @pytest.fixture
+def audit_trail(db_connection):
+    """`audit_trail(object_type, object_id)` -> the audit log's entries about one object, oldest first, as
+    `(action, before, after)`: what a test of a plugin's admin actions compares."""
+    from sqlalchemy import select
+
+    from shopcore.audit.models import AuditEntry
+
+    def read(object_type: str, object_id) -> list[tuple]:
+        rows = db_connection.execute(
+            select(AuditEntry.action, AuditEntry.before, AuditEntry.after)
+            .where(AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id))
+            .order_by(AuditEntry.occurred_at, AuditEntry.id))
+        return [tuple(row) for row in rows]
+
+    return read
+
+
+@pytest.fixture
 def make_committed_request(shopcore_registry, committed_db):
     """`with make_committed_request() as request:` like `make_request`, but the block really commits.
 

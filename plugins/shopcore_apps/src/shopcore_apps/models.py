@@ -82,6 +82,9 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(AwareDateTime, nullable=False, default=utcnow)
     # The outbox job carrying the current series of tries (a redelivery starts a new one).
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # The customer the event is about (its `user_id`), whose data the body may carry: erasing them
+    # deletes their deliveries (shopcore_apps.personal_data). No foreign key: users are never deleted.
+    subject_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     subscription: Mapped[WebhookSubscription] = relationship(lazy="joined", innerjoin=True)
 
@@ -89,4 +92,5 @@ class WebhookDelivery(Base):
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in DELIVERY_STATUSES)})", name="status"),
         Index("ix_apps_webhook_deliveries_subscription_id_created_at", "subscription_id", "created_at"),
         Index("ix_apps_webhook_deliveries_created_at", "created_at"),
+        Index("ix_apps_webhook_deliveries_subject_user_id", "subject_user_id"),
     )

@@ -11,12 +11,37 @@ from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body
 from shopcore.scopes import known_scopes
 
 from shopcore_apps.keys import SHOWN_PREFIX_LENGTH, key_digest, new_key
-from shopcore_apps.models import App
+from shopcore_apps.models import App, WebhookSubscription
 
 # A key that could manage apps could make itself a key with every scope: apps are for admins alone.
 UNGRANTABLE_AREAS = ("apps",)
 NAME_MAX = 100
 DESCRIPTION_MAX = 1000
+
+# Admin actions on apps and webhooks recorded in the audit log (declared in the plugin's includeme), and
+# their objects. Entries never hold a key, a key's hash or a secret.
+APP_OBJECT, WEBHOOK_OBJECT, DELIVERY_OBJECT = "apps.app", "apps.webhook", "apps.webhook_delivery"
+APP_CREATED, APP_UPDATED, APP_KEY_ROTATED, APP_DELETED = ("apps.app.create", "apps.app.update",
+                                                          "apps.app.rotate_key", "apps.app.delete")
+WEBHOOK_CREATED, WEBHOOK_UPDATED, WEBHOOK_SECRET_ROTATED, WEBHOOK_DELETED, WEBHOOK_REDELIVERED = (
+    "apps.webhook.create", "apps.webhook.update", "apps.webhook.rotate_secret", "apps.webhook.delete",
+    "apps.webhook.redeliver")
+AUDITED_ACTIONS = {
+    APP_CREATED: "An app was made, with its first key", APP_UPDATED: "An app's name, scopes or state changed",
+    APP_KEY_ROTATED: "An app's key was replaced (the old one stopped working)",
+    APP_DELETED: "An app was deleted, with its key and its webhook subscriptions",
+    WEBHOOK_CREATED: "A webhook subscription was made",
+    WEBHOOK_UPDATED: "A webhook subscription's URL, events or state changed",
+    WEBHOOK_SECRET_ROTATED: "A webhook subscription's signing secret was replaced",
+    WEBHOOK_DELETED: "A webhook subscription was deleted, with its delivery log",
+    WEBHOOK_REDELIVERED: "A finished webhook delivery was sent again",
+}
+# What the log keeps of an app: its own fields, never its key.
+APP_FIELDS = ("name", "description", "scopes", "is_active")
+
+
+def audited_app(app: App) -> dict:
+    return {name: list(getattr(app, name)) if name == "scopes" else getattr(app, name) for name in APP_FIELDS}
 
 
 def app_body(app: App, key: str | None = None) -> dict:
@@ -73,6 +98,8 @@ class AppService:
                   created_at=now, updated_at=now, key_created_at=now)
         self.session.add(app)
         self.session.flush()
+        self.request.audit(APP_CREATED, APP_OBJECT, app.id, before=None,
+                           after={**audited_app(app), "key_prefix": app.key_prefix})
         return app_body(app, key)
 
     def _get(self, app_id: int) -> App:
@@ -91,6 +118,7 @@ class AppService:
 
     def update(self, app_id: int, changes: Mapping[str, Any]) -> dict:
         app = self._get(app_id)
+        before = audited_app(app)
         if "name" in changes:
             app.name = parse_text(changes["name"], "name", NAME_MAX, required=True)
         if "description" in changes:
@@ -101,18 +129,28 @@ class AppService:
             app.is_active = bool(changes["is_active"])
         app.updated_at = utcnow()
         self.session.flush()
+        if audited_app(app) != before:
+            self.request.audit(APP_UPDATED, APP_OBJECT, app.id, before=before, after=audited_app(app))
         return app_body(app)
 
     def rotate_key(self, app_id: int) -> dict:
         """A new key; the old one stops working at once, on every process."""
         app = self._get(app_id)
+        before = {"key_prefix": app.key_prefix}
         key = new_key()
         app.key_hash, app.key_prefix = key_digest(key), key[:SHOWN_PREFIX_LENGTH]
         app.key_created_at = app.updated_at = utcnow()
         self.session.flush()
+        self.request.audit(APP_KEY_ROTATED, APP_OBJECT, app.id, before=before, after={"key_prefix": app.key_prefix})
         return app_body(app, key)
 
     def delete(self, app_id: int) -> None:
         """The app, its key and its webhook subscriptions go (their deliveries with them)."""
-        self.session.delete(self._get(app_id))
+        app = self._get(app_id)
+        subscriptions = list(self.session.scalars(select(WebhookSubscription.id)
+                                                  .where(WebhookSubscription.app_id == app.id)
+                                                  .order_by(WebhookSubscription.id)))
+        self.request.audit(APP_DELETED, APP_OBJECT, app.id, before={**audited_app(app), "webhooks": subscriptions},
+                           after=None)
+        self.session.delete(app)
         self.session.flush()

@@ -179,12 +179,13 @@ def make_app_key(make_request, admin):
 
 def make_webhook_objects(registry, product_event) -> tuple[int, str]:
     """A subscription to every event (an outside URL that no test sends to) and a delivery of it, made by
-    `product_event(registry)` emitting an event; (subscription id, delivery id). For suites that need
-    real ids of both, such as the reliability suite's attacks."""
-    from sqlalchemy import select
+    `product_event(registry)` emitting an event and finished (failed, as after its last try, so it may be
+    redelivered); (subscription id, delivery id). For suites that need real ids of both, such as the
+    reliability suite's attacks and its walk of admin actions."""
+    from sqlalchemy import select, update
 
     from shopcore.testing import request_context
-    from shopcore_apps.models import WebhookDelivery
+    from shopcore_apps.models import FAILED, WebhookDelivery
     from shopcore_apps.webhooks import WebhookService
 
     with request_context(registry) as request:
@@ -194,6 +195,8 @@ def make_webhook_objects(registry, product_event) -> tuple[int, str]:
     with request_context(registry) as request:
         delivery = request.dbsession.scalar(select(WebhookDelivery.id).where(
             WebhookDelivery.subscription_id == subscription).limit(1))
+        request.dbsession.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery)
+                                  .values(status=FAILED, next_attempt_at=None))
     return subscription, str(delivery)
 
 

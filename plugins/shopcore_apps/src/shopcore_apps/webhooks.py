@@ -27,7 +27,8 @@ from shopcore.pagination import DEFAULT_PAGE_SIZE, fetch_page, page_body
 from shopcore.public_events import jsonable, public_event_for, public_events
 
 from shopcore_apps.models import CANCELLED, FAILED, PENDING, SUCCEEDED, WebhookDelivery, WebhookSubscription
-from shopcore_apps.services import parse_text
+from shopcore_apps.services import (DELIVERY_OBJECT, WEBHOOK_CREATED, WEBHOOK_DELETED, WEBHOOK_OBJECT,
+                                    WEBHOOK_REDELIVERED, WEBHOOK_SECRET_ROTATED, WEBHOOK_UPDATED, parse_text)
 from shopcore_apps.settings import SETTINGS_KEY
 from shopcore_apps.targets import check_url
 
@@ -58,6 +59,12 @@ def delivery_body(delivery: WebhookDelivery) -> dict:
             "last_status_code": delivery.last_status_code, "last_error": delivery.last_error,
             "last_attempt_at": delivery.last_attempt_at, "next_attempt_at": delivery.next_attempt_at,
             "delivered_at": delivery.delivered_at, "created_at": delivery.created_at}
+
+
+def audited_subscription(subscription: WebhookSubscription) -> dict:
+    """What the audit log keeps of a subscription: where it sends what, never its secrets."""
+    return {"url": subscription.url, "events": list(subscription.events), "description": subscription.description,
+            "is_active": subscription.is_active, "app": subscription.app_id}
 
 
 def event_matches(patterns: list[str], name: str) -> bool:
@@ -139,6 +146,8 @@ class WebhookService:
         self.session.add(subscription)
         self.session.flush()
         forget_active_subscriptions(self.request)
+        self.request.audit(WEBHOOK_CREATED, WEBHOOK_OBJECT, subscription.id, before=None,
+                           after=audited_subscription(subscription))
         return subscription_body(subscription, secret)
 
     def get(self, subscription_id: int) -> dict:
@@ -151,6 +160,7 @@ class WebhookService:
 
     def update(self, subscription_id: int, changes: Mapping[str, Any]) -> dict:
         subscription = self._get(subscription_id)
+        before = audited_subscription(subscription)
         if "url" in changes:
             subscription.url = self.parse_url(changes["url"])
         if "events" in changes:
@@ -165,6 +175,9 @@ class WebhookService:
             subscription.is_active = active
         subscription.updated_at = utcnow()
         self.session.flush()
+        if audited_subscription(subscription) != before:
+            self.request.audit(WEBHOOK_UPDATED, WEBHOOK_OBJECT, subscription.id, before=before,
+                               after=audited_subscription(subscription))
         return subscription_body(subscription)
 
     def rotate_secret(self, subscription_id: int, fields: Mapping[str, Any]) -> dict:
@@ -176,15 +189,20 @@ class WebhookService:
         if secret == subscription.secret:
             raise InvalidInput("secret", "The new secret must differ from the current one.")
         now = utcnow()
+        before = {"previous_secret_expires_at": as_utc(subscription.previous_secret_expires_at)}
         subscription.previous_secret = subscription.secret if overlap > 0 else None
         subscription.previous_secret_expires_at = now + datetime.timedelta(seconds=overlap) if overlap > 0 else None
         subscription.secret, subscription.updated_at = secret, now
         self.session.flush()
+        self.request.audit(WEBHOOK_SECRET_ROTATED, WEBHOOK_OBJECT, subscription.id, before=before,
+                           after={"previous_secret_expires_at": subscription.previous_secret_expires_at})
         return subscription_body(subscription, secret)
 
     def delete(self, subscription_id: int) -> None:
         """The subscription and its delivery log go; deliveries still waiting are not sent."""
         subscription = self._get(subscription_id)
+        self.request.audit(WEBHOOK_DELETED, WEBHOOK_OBJECT, subscription.id, before=audited_subscription(subscription),
+                           after=None)
         self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
         self.session.delete(subscription)
         self.session.flush()
@@ -210,9 +228,12 @@ class WebhookService:
             raise Conflict("This delivery is still being tried; its next try is at next_attempt_at.")
         if not delivery.subscription.is_active:
             raise Conflict("The subscription is disabled; enable it first (PATCH is_active).")
+        before = {"status": delivery.status}
         delivery.status, delivery.next_attempt_at = PENDING, utcnow()
         delivery.job_id = uuid.UUID(self.request.enqueue_job(DELIVERY_JOB, {"delivery": str(delivery.id)}))
         self.session.flush()
+        self.request.audit(WEBHOOK_REDELIVERED, DELIVERY_OBJECT, delivery.id, before=before,
+                           after={"status": PENDING, "subscription": delivery.subscription_id, "event": delivery.event})
         return delivery_body(delivery)
 
 
@@ -235,10 +256,11 @@ def enqueue_deliveries(request, event: ShopEvent) -> None:
     body = json.dumps({"id": str(event_id), "event": public.name,
                        "created_at": now.isoformat().replace("+00:00", "Z"),
                        "data": jsonable(public.payload(request, event))}, separators=(",", ":"), ensure_ascii=False)
+    subject = getattr(event, "user_id", None)  # the customer an order's (or a return's) event is about
     for subscription_id in targets:
         delivery = WebhookDelivery(id=uuid.uuid4(), subscription_id=subscription_id, event=public.name,
                                    event_id=event_id, body=body, status=PENDING, attempts=0, created_at=now,
-                                   next_attempt_at=now)
+                                   next_attempt_at=now, subject_user_id=subject if isinstance(subject, int) else None)
         request.dbsession.add(delivery)
         request.dbsession.flush()
         delivery.job_id = uuid.UUID(request.enqueue_job(DELIVERY_JOB, {"delivery": str(delivery.id)}))

@@ -66,16 +66,28 @@ SEARCH_VECTOR = literal_column("catalog_products.search_vector")
 
 # Admin actions recorded in the audit log (declared in the plugin's includeme), and their objects.
 PRODUCT_OBJECT, CATEGORY_OBJECT = "catalog.product", "catalog.category"
+VARIANT_OBJECT, ATTRIBUTE_OBJECT, IMAGE_OBJECT = "catalog.variant", "catalog.attribute", "catalog.image"
 PRODUCT_CREATED, PRODUCT_UPDATED = "catalog.product.create", "catalog.product.update"
 PRODUCT_DELETED, PRODUCT_DEACTIVATED = "catalog.product.delete", "catalog.product.deactivate"
 CATEGORY_CREATED, CATEGORY_UPDATED, CATEGORY_DELETED = ("catalog.category.create", "catalog.category.update",
                                                         "catalog.category.delete")
+VARIANT_CREATED, VARIANT_UPDATED, VARIANT_DELETED = ("catalog.variant.create", "catalog.variant.update",
+                                                     "catalog.variant.delete")
+ATTRIBUTE_CREATED, ATTRIBUTE_UPDATED, ATTRIBUTE_DELETED = ("catalog.attribute.create", "catalog.attribute.update",
+                                                           "catalog.attribute.delete")
+IMAGE_CREATED, IMAGE_UPDATED, IMAGE_DELETED = "catalog.image.create", "catalog.image.update", "catalog.image.delete"
 AUDITED_ACTIONS = {
     PRODUCT_CREATED: "A product was created", PRODUCT_UPDATED: "A product's fields changed",
     PRODUCT_DELETED: "A product was deleted",
     PRODUCT_DEACTIVATED: "A product still in orders was deactivated instead of deleted",
     CATEGORY_CREATED: "A category was created", CATEGORY_UPDATED: "A category's fields changed",
     CATEGORY_DELETED: "A category was deleted",
+    VARIANT_CREATED: "A variant was added to a product", VARIANT_UPDATED: "A variant's fields changed",
+    VARIANT_DELETED: "A variant was deleted",
+    ATTRIBUTE_CREATED: "An attribute definition was created", ATTRIBUTE_UPDATED: "An attribute's name or choices changed",
+    ATTRIBUTE_DELETED: "An attribute definition was deleted, with every product's value of it",
+    IMAGE_CREATED: "A picture was added to a product", IMAGE_UPDATED: "A picture's alt text or position changed",
+    IMAGE_DELETED: "A picture was deleted",
 }
 
 # The product body (detail and list items) other plugins may add fields to (shopcore.bodies).
@@ -365,10 +377,18 @@ def product_info(product: Product) -> ProductInfo:
 PRODUCT_FIELDS = {"name": "name", "slug": "slug", "description": "description", "price": "price", "stock": "stock",
                   "category": "category_id", "is_active": "is_active", "option_names": "option_names"}
 CATEGORY_FIELDS = {"name": "name", "slug": "slug", "description": "description", "parent": "parent_id"}
+# What the audit log keeps of variants, attribute definitions and pictures (their own fields, by API name).
+VARIANT_FIELDS = {"product": "product_id", "sku": "sku", "options": "options", "price": "price", "stock": "stock",
+                  "is_active": "is_active"}
+ATTRIBUTE_FIELDS = {"code": "code", "name": "name", "type": "type", "choices": "choices"}
+IMAGE_FIELDS = {"product": "product_id", "alt": "alt", "position": "position", "content_type": "content_type",
+                "width": "width", "height": "height"}
 
 
 def field_values(row, fields: Mapping[str, str]) -> dict[str, Any]:
-    return {name: getattr(row, attribute) for name, attribute in fields.items()}
+    # JSON values (options, choices) copied: what was read stays as it was when the row changes.
+    return {name: json.loads(json.dumps(value)) if isinstance(value, (dict, list)) else value
+            for name, value in ((name, getattr(row, attribute)) for name, attribute in fields.items())}
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> frozenset[str]:
@@ -1097,14 +1117,20 @@ class DefaultCatalogService(CatalogService):
                            [{"field": "options", "message": "Each variant needs its own combination of options."}])
         variant = self._insert_variant(product, parsed)
         self._variant_changed(product)
+        self.request.audit(VARIANT_CREATED, VARIANT_OBJECT, variant.id, before=None,
+                           after=field_values(variant, VARIANT_FIELDS))
         return variant_body(variant)
 
     def update_variant(self, variant_id: int, fields: Mapping[str, Any]) -> dict:
         variant = self._variant(variant_id)
         product = self._product(variant.product_id, lock=True)
         self.session.refresh(variant)
+        before = field_values(variant, VARIANT_FIELDS)
         self._change_variant(variant, product, fields)
-        self._variant_changed(product)
+        after = field_values(variant, VARIANT_FIELDS)
+        if after != before:  # a write that changes no value emits nothing
+            self._variant_changed(product)
+            self.request.audit(VARIANT_UPDATED, VARIANT_OBJECT, variant.id, before=before, after=after)
         return variant_body(variant)
 
     def _change_variant(self, variant: Variant, product: Product, fields: Mapping[str, Any]) -> None:
@@ -1142,6 +1168,8 @@ class DefaultCatalogService(CatalogService):
         if not others:
             raise Conflict("A product keeps at least one variant; delete the product instead.",
                            [{"field": "variant", "message": "This is the product's last variant."}])
+        self.request.audit(VARIANT_DELETED, VARIANT_OBJECT, variant.id, before=field_values(variant, VARIANT_FIELDS),
+                           after=None)
         self.session.delete(variant)
         self._variant_changed(product)
 
@@ -1185,6 +1213,8 @@ class DefaultCatalogService(CatalogService):
         except IntegrityError:
             raise InvalidInput("code", "This value was just taken by another request; try again.") from None
         self._invalidate(ATTRIBUTES)
+        self.request.audit(ATTRIBUTE_CREATED, ATTRIBUTE_OBJECT, attribute.id, before=None,
+                           after=field_values(attribute, ATTRIBUTE_FIELDS))
         return attribute_body(attribute)
 
     @staticmethod
@@ -1205,6 +1235,7 @@ class DefaultCatalogService(CatalogService):
     def update_attribute(self, attribute_id: int, fields: Mapping[str, Any]) -> dict:
         """Rename an attribute or change its choices; a choice some product has cannot be removed (409)."""
         attribute = self._attribute(attribute_id)
+        before = field_values(attribute, ATTRIBUTE_FIELDS)
         if "name" in fields:
             attribute.name = parse_text(fields["name"], "name", ATTRIBUTE_NAME_MAX, required=True)
         if "choices" in fields:
@@ -1218,16 +1249,24 @@ class DefaultCatalogService(CatalogService):
             attribute.choices = choices
         self.session.flush()
         self._invalidate(ATTRIBUTES, PRODUCT_LISTS)
+        after = field_values(attribute, ATTRIBUTE_FIELDS)
+        if after != before:
+            self.request.audit(ATTRIBUTE_UPDATED, ATTRIBUTE_OBJECT, attribute.id, before=before, after=after)
         return attribute_body(attribute)
 
     def delete_attribute(self, attribute_id: int) -> None:
         """Delete a definition and every product's value of it."""
         attribute = self._attribute(attribute_id)
         products = list(self.session.scalars(select(ProductAttribute.product_id).where(
-            ProductAttribute.attribute_id == attribute.id)))
+            ProductAttribute.attribute_id == attribute.id).order_by(ProductAttribute.product_id)))
+        self.request.audit(ATTRIBUTE_DELETED, ATTRIBUTE_OBJECT, attribute.id,
+                           before=field_values(attribute, ATTRIBUTE_FIELDS), after=None)
         self.session.execute(delete(Attribute).where(Attribute.id == attribute.id))
         self.session.expunge(attribute)
         self._invalidate(ATTRIBUTES, PRODUCT_LISTS, *(product_collection(product_id) for product_id in products))
+        # The products that had a value of it lost that value: their bodies changed.
+        for product_id in products:
+            self.request.notify(ProductChanged(product_id=product_id, changed=frozenset({"attributes"})))
 
     def _attribute(self, attribute_id: int) -> Attribute:
         attribute = self.session.get(Attribute, attribute_id)
@@ -1275,6 +1314,7 @@ class DefaultCatalogService(CatalogService):
         self.session.add(image)
         self.session.flush()
         self._images_changed(product.id)
+        self.request.audit(IMAGE_CREATED, IMAGE_OBJECT, image.id, before=None, after=field_values(image, IMAGE_FIELDS))
         return image_body(image, self.media)
 
     def image_detail(self, image_id: int) -> dict:
@@ -1282,6 +1322,7 @@ class DefaultCatalogService(CatalogService):
 
     def update_image(self, image_id: int, fields: Mapping[str, Any]) -> dict:
         image = self._image(image_id)
+        before = field_values(image, IMAGE_FIELDS)
         if "alt" in fields:
             image.alt = parse_text(fields["alt"] or "", "alt", IMAGE_ALT_MAX, required=False)
         if "position" in fields:
@@ -1290,12 +1331,16 @@ class DefaultCatalogService(CatalogService):
                 raise InvalidInput("position", "A whole number from 0 to 10000.")
             image.position = position
         self.session.flush()
-        self._images_changed(image.product_id)
+        after = field_values(image, IMAGE_FIELDS)
+        if after != before:  # a write that changes no value emits nothing
+            self._images_changed(image.product_id)
+            self.request.audit(IMAGE_UPDATED, IMAGE_OBJECT, image.id, before=before, after=after)
         return image_body(image, self.media)
 
     def delete_image(self, image_id: int) -> None:
         image = self._image(image_id)
         keys = [image.storage_key, image.thumbnail_key]
+        self.request.audit(IMAGE_DELETED, IMAGE_OBJECT, image.id, before=field_values(image, IMAGE_FIELDS), after=None)
         self.session.delete(image)
         self.session.flush()
         delete_after_commit(self.request, self.media, keys)

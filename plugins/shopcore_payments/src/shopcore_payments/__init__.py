@@ -7,6 +7,10 @@
   confirmation of the order's payment, and subscribes to `OrderCancelled` (in the transaction) to
   release a cancelled order's open payments.
 - Adds `returns` and `refunds` to the orders plugin's order body (`orders.order`).
+- Publishes `order.refunded` and `return.requested|approved|rejected` to webhooks
+  (`shopcore_payments.public_events`).
+- Takes part in a customer's personal data export and erasure (`shopcore_payments.personal_data`): the
+  records stay for the accounts, their free text (return reasons, notes, refund reasons) goes.
 - Its own tables (`payments_*`), its settings (`shopcore_payments.settings`), its events
   (`shopcore_payments.events`, `OrderRefunded` among them) and its service (`PaymentService`).
 """
@@ -22,11 +26,14 @@ PROVIDER_BUDGET = 30.0
 
 
 def includeme(config) -> None:
+    from shopcore.accounts.personal_data import ERASURE_POINT as PERSONAL_DATA_ERASURE
+    from shopcore.accounts.personal_data import EXPORT_POINT as PERSONAL_DATA_EXPORT
     from shopcore.extensions import IMPLEMENTATION_ACTION_ORDER
     from shopcore_orders.api import PAY_ORDER, OrderCancelled
 
     from shopcore_payments.api import PAYMENT_PROVIDERS, PaymentProvider, PaymentService
-    from shopcore_payments.refunds import order_returns_and_refunds
+    from shopcore_payments.public_events import declare_public_events
+    from shopcore_payments.refunds import AUDITED_ACTIONS, order_returns_and_refunds
     from shopcore_payments.service import payment_service_factory, release_on_cancellation, take_payment
     from shopcore_payments.services import ORDER_BODY, offered_providers_check
     from shopcore_payments.settings import PAYMENTS_SETTINGS, PREFIX, SETTINGS_KEY, payment_settings
@@ -44,7 +51,12 @@ def includeme(config) -> None:
     config.add_event_subscriber(release_on_cancellation, OrderCancelled, after_commit=False)
     config.register_service_factory(payment_service_factory, PaymentService)
     config.add_body_extension(ORDER_BODY, order_returns_and_refunds)
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
+    config.add_extension(PERSONAL_DATA_EXPORT, "shopcore_payments.personal_data.export_payments")
+    config.add_extension(PERSONAL_DATA_ERASURE, "shopcore_payments.personal_data.erase_payment_texts")
     config.add_openapi_fragment("shopcore_payments:openapi.yaml")
+    declare_public_events(config)
     config.include("shopcore_payments.views")
 
 

@@ -39,6 +39,17 @@ REFUNDABLE_ORDERS = ("paid", "shipped", "delivered", "partially_refunded")
 RETURNABLE_ORDERS = ("delivered", "partially_refunded")
 MAX_LINES = 100
 
+# Admin actions recorded in the audit log (declared in the plugin's includeme). Entries keep ids, amounts
+# and states, never a reason or a note: those are free text, a return's written by the customer.
+REFUND_CREATED, RETURN_APPROVED, RETURN_REJECTED = ("payments.refund.create", "payments.return.approve",
+                                                    "payments.return.reject")
+AUDITED_ACTIONS = {
+    REFUND_CREATED: "Money of an order was refunded (by an admin's refund, or an approved return)",
+    RETURN_APPROVED: "A return was approved (its lines refunded, maybe put back in stock)",
+    RETURN_REJECTED: "A return was rejected",
+}
+ORDER_OBJECT, RETURN_OBJECT = "orders.order", "payments.return"
+
 
 def clean_text(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
@@ -137,6 +148,12 @@ class RefundsAndReturns:
                               key=f"shopcore-refund-{uuid.uuid4().hex}")
         refund.status, refund.reference = given.status, given.reference
         status = self.orders.mark_refunded(order_id, fully=totals.refunded_amount == totals.captured_amount)
+        self.request.audit(REFUND_CREATED, ORDER_OBJECT, order_id,
+                           before={"status": summary["status"], "refunded": totals.refunded_amount - amount},
+                           after={"status": status, "refunded": totals.refunded_amount, "refund": refund.id,
+                                  "amount": amount, "return": return_id,
+                                  "lines": [{"item": line.order_line_id, "quantity": line.quantity}
+                                            for line in refunded_lines]})
         self.request.notify(OrderRefunded(
             order_id=order_id, user_id=summary["user_id"], total_price=summary["total_price"],
             lines=self._event_lines(summary), refund_id=refund.id, amount=amount,
@@ -246,6 +263,9 @@ class RefundsAndReturns:
                     catalog.return_variant_stock(variant_id, line.quantity)
                 else:
                     catalog.return_stock(line.product_id, line.quantity)
+        self.request.audit(RETURN_APPROVED, RETURN_OBJECT, item.id, before={"status": REQUESTED},
+                           after={"status": APPROVED, "order": item.order_id, "refund": refund["id"],
+                                  "restocked": bool(restock)})
         self.request.notify(ReturnApproved(return_id=item.id, order_id=item.order_id, user_id=item.user_id,
                                            reason=item.reason, lines=self._returned_lines(item),
                                            refund_id=refund["id"], amount=refund["amount"], restocked=bool(restock)))
@@ -254,6 +274,8 @@ class RefundsAndReturns:
     def reject_return(self, return_id: int, *, admin_id: int, note: str) -> dict:
         note = clean_text(note, "note")
         item = self._decide(return_id, REJECTED, admin_id, note=note)
+        self.request.audit(RETURN_REJECTED, RETURN_OBJECT, item.id, before={"status": REQUESTED},
+                           after={"status": REJECTED, "order": item.order_id})
         self.request.notify(ReturnRejected(return_id=item.id, order_id=item.order_id, user_id=item.user_id,
                                            reason=item.reason, lines=self._returned_lines(item), note=note))
         self._changed(item.order_id)

@@ -13,11 +13,13 @@ from shopcore.plugins import PluginManifest
 def includeme(config) -> None:
     from shopcore_cart.api import SHIPPING_QUOTE
 
-    from shopcore_shipping.services import PRODUCT_BODY, product_weights, shipping_quote
+    from shopcore_shipping.services import AUDITED_ACTIONS, PRODUCT_BODY, product_weights, shipping_quote
 
     config.add_openapi_fragment("shopcore_shipping:openapi.yaml")
     config.add_extension(SHIPPING_QUOTE, shipping_quote)
     config.add_body_extension(PRODUCT_BODY, product_weights)
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
     config.include("shopcore_shipping.views")
 
 

@@ -39,6 +39,26 @@ MAX_BANDS = 50
 MAX_COUNTRIES = 300
 METHOD_FIELDS = ("zone", "name", "rule", "price", "free_above", "weight_bands", "is_active", "is_default")
 
+# Admin actions recorded in the audit log (declared in the plugin's includeme): zones, methods and product
+# weights, each before and after as its body shows it.
+ZONE_OBJECT, METHOD_OBJECT, WEIGHT_OBJECT = "shipping.zone", "shipping.method", "shipping.product_weight"
+ZONE_CREATED, ZONE_UPDATED, ZONE_DELETED = "shipping.zone.create", "shipping.zone.update", "shipping.zone.delete"
+METHOD_CREATED, METHOD_UPDATED, METHOD_DELETED = ("shipping.method.create", "shipping.method.update",
+                                                  "shipping.method.delete")
+WEIGHT_SET = "shipping.product_weight.set"
+AUDITED_ACTIONS = {
+    ZONE_CREATED: "A shipping zone was made", ZONE_UPDATED: "A shipping zone's name or countries changed",
+    ZONE_DELETED: "A shipping zone was deleted, with its methods",
+    METHOD_CREATED: "A shipping method was made", METHOD_UPDATED: "A shipping method's price rule or state changed",
+    METHOD_DELETED: "A shipping method was deleted",
+    WEIGHT_SET: "A product's shipping weight was set or cleared",
+}
+
+
+def audited(body: dict) -> dict:
+    """A zone's or method's body as the audit log keeps it (its id is the entry's object id)."""
+    return {name: value for name, value in body.items() if name != "id"}
+
 
 def zone_body(zone: ShippingZone) -> dict:
     return {"id": zone.id, "name": zone.name, "countries": [row.country for row in zone.countries]}
@@ -128,19 +148,28 @@ class ShippingService:
         self.session.add(zone)
         self.session.flush()
         self._set_countries(zone, _countries(fields.get("countries", [])))
+        self.request.audit(ZONE_CREATED, ZONE_OBJECT, zone.id, before=None, after=audited(zone_body(zone)))
         return zone_body(zone)
 
     def update_zone(self, zone_id: int, changes: Mapping[str, Any]) -> dict:
         zone = self._zone(zone_id)
+        before = audited(zone_body(zone))
         if "name" in changes:
             zone.name = _name(changes["name"])
         if "countries" in changes:
             self._set_countries(zone, _countries(changes["countries"]))
         self.session.flush()
+        if audited(zone_body(zone)) != before:
+            self.request.audit(ZONE_UPDATED, ZONE_OBJECT, zone.id, before=before, after=audited(zone_body(zone)))
         return zone_body(zone)
 
     def delete_zone(self, zone_id: int) -> None:
-        self.session.delete(self._zone(zone_id))
+        zone = self._zone(zone_id)
+        methods = list(self.session.scalars(select(ShippingMethod.id).where(ShippingMethod.zone_id == zone.id)
+                                            .order_by(ShippingMethod.id)))
+        self.request.audit(ZONE_DELETED, ZONE_OBJECT, zone.id, before={**audited(zone_body(zone)), "methods": methods},
+                           after=None)
+        self.session.delete(zone)
         self.session.flush()
 
     def _set_countries(self, zone: ShippingZone, countries: list[str]) -> None:
@@ -184,15 +213,22 @@ class ShippingService:
         now = utcnow()
         method = ShippingMethod(created_at=now, updated_at=now, is_active=True, is_default=False, price=ZERO)
         self._apply(method, {"is_active": True, "is_default": False, **fields}, creating=True)
+        self.request.audit(METHOD_CREATED, METHOD_OBJECT, method.id, before=None, after=audited(method_body(method)))
         return method_body(method)
 
     def update_method(self, method_id: int, changes: Mapping[str, Any]) -> dict:
         method = self._method(method_id)
+        before = audited(method_body(method))
         self._apply(method, changes, creating=False)
+        if audited(method_body(method)) != before:
+            self.request.audit(METHOD_UPDATED, METHOD_OBJECT, method.id, before=before,
+                               after=audited(method_body(method)))
         return method_body(method)
 
     def delete_method(self, method_id: int) -> None:
-        self.session.delete(self._method(method_id))
+        method = self._method(method_id)
+        self.request.audit(METHOD_DELETED, METHOD_OBJECT, method.id, before=audited(method_body(method)), after=None)
+        self.session.delete(method)
         self.session.flush()
 
     def _apply(self, method: ShippingMethod, changes: Mapping[str, Any], *, creating: bool) -> None:
@@ -265,12 +301,16 @@ class ShippingService:
 
     def set_weight(self, product_id: int, weight_grams: int | None) -> dict:
         self._product_exists(product_id)
+        before = self.session.scalar(select(ProductWeight.weight_grams).where(ProductWeight.product_id == product_id))
         if weight_grams is None:
             self.session.execute(delete(ProductWeight).where(ProductWeight.product_id == product_id))
         else:
             upsert(self.session, ProductWeight, {"product_id": product_id, "weight_grams": weight_grams},
                    conflict=[ProductWeight.product_id], update=["weight_grams"])
         self.request.invalidate_body(PRODUCT_BODY, [product_id])
+        if before != weight_grams:
+            self.request.audit(WEIGHT_SET, WEIGHT_OBJECT, product_id, before={"weight_grams": before},
+                               after={"weight_grams": weight_grams})
         return {"product": product_id, "weight_grams": weight_grams}
 
     def weights(self, product_ids) -> dict[int, int]:

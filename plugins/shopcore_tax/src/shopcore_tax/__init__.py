@@ -48,7 +48,8 @@ TAX_SETTINGS = (
 def includeme(config) -> None:
     from shopcore_cart.api import TAX_QUOTE
 
-    from shopcore_tax.services import PRODUCT_BODY, SETTINGS_KEY, TaxSettings, product_tax_classes, tax_quote
+    from shopcore_tax.services import (AUDITED_ACTIONS, PRODUCT_BODY, SETTINGS_KEY, TaxSettings, product_tax_classes,
+                                       tax_quote)
 
     config.add_settings_table("shopcore.tax.", TAX_SETTINGS)
     settings = config.get_settings()
@@ -58,6 +59,8 @@ def includeme(config) -> None:
     config.add_openapi_fragment("shopcore_tax:openapi.yaml")
     config.add_extension(TAX_QUOTE, tax_quote)
     config.add_body_extension(PRODUCT_BODY, product_tax_classes)
+    for action, doc in AUDITED_ACTIONS.items():
+        config.add_audited_action(action, doc=doc)
     config.include("shopcore_tax.views")
 
 

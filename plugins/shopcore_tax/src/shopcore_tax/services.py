@@ -41,6 +41,18 @@ CLASS_FIELD = "tax_class"
 HUNDRED = Decimal("100")
 CODE_PATTERN = re.compile(rf"^[a-z0-9_-]{{1,{CODE_MAX}}}$")
 RATE_PATTERN = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,3})?$")
+# Admin actions recorded in the audit log (declared in the plugin's includeme): classes, rates and the classes
+# of products, each before and after as its body shows it.
+CLASS_OBJECT, RATE_OBJECT, PRODUCT_CLASS_OBJECT = "tax.class", "tax.rate", "tax.product_class"
+CLASS_CREATED, CLASS_UPDATED, CLASS_DELETED = "tax.class.create", "tax.class.update", "tax.class.delete"
+RATE_CREATED, RATE_UPDATED, RATE_DELETED = "tax.rate.create", "tax.rate.update", "tax.rate.delete"
+PRODUCT_CLASS_SET = "tax.product_class.set"
+AUDITED_ACTIONS = {
+    CLASS_CREATED: "A tax class was made", CLASS_UPDATED: "A tax class was renamed",
+    CLASS_DELETED: "A tax class was deleted (its products fall back to the standard class)",
+    RATE_CREATED: "A tax rate was made", RATE_UPDATED: "A tax rate changed", RATE_DELETED: "A tax rate was deleted",
+    PRODUCT_CLASS_SET: "A product's tax class was set",
+}
 NO_DESTINATION = ("shipping_address", "Give the shipping address as an address with a country (or "
                                       "shipping_address_id): tax is charged by the destination's country.")
 
@@ -70,6 +82,11 @@ def class_body(tax_class: TaxClass) -> dict:
 def rate_body(rate: TaxRate, code: str) -> dict:
     return {"id": rate.id, "tax_class": code, "country": rate.country, "region": rate.region,
             "rate": rate_text(rate.rate), "label": rate.label}
+
+
+def audited(body: dict) -> dict:
+    """A class's or rate's body as the audit log keeps it (its id is the entry's object id)."""
+    return {name: value for name, value in body.items() if name != "id"}
 
 
 def parse_rate(value: Any) -> Decimal:
@@ -142,13 +159,17 @@ class TaxService:
             self.session.flush()
         except IntegrityError:
             raise Conflict(f"A tax class {code!r} exists already.", [{"field": "code", "message": "Taken."}]) from None
+        self.request.audit(CLASS_CREATED, CLASS_OBJECT, row.id, before=None, after=audited(class_body(row)))
         return class_body(row)
 
     def update_class(self, class_id: int, changes: Mapping[str, Any]) -> dict:
         row = self._class(class_id)
+        before = audited(class_body(row))
         if "name" in changes:
             row.name = _text("name", changes["name"], NAME_MAX)
         self.session.flush()
+        if audited(class_body(row)) != before:
+            self.request.audit(CLASS_UPDATED, CLASS_OBJECT, row.id, before=before, after=audited(class_body(row)))
         return class_body(row)
 
     def delete_class(self, class_id: int) -> None:
@@ -159,6 +180,8 @@ class TaxService:
         # Its products fall back to the standard class: their cached bodies must say so.
         products = self.session.scalars(select(ProductTaxClass.product_id)
                                         .where(ProductTaxClass.tax_class_id == row.id)).all()
+        self.request.audit(CLASS_DELETED, CLASS_OBJECT, row.id, before={**audited(class_body(row)),
+                                                                        "products": sorted(products)}, after=None)
         self.session.delete(row)
         self.session.flush()
         if products:
@@ -198,10 +221,12 @@ class TaxService:
                                                                    blank=True))
         self.session.add(row)
         self._flush_rate(row)
+        self.request.audit(RATE_CREATED, RATE_OBJECT, row.id, before=None, after=audited(rate_body(row, tax_class.code)))
         return rate_body(row, tax_class.code)
 
     def update_rate(self, rate_id: int, changes: Mapping[str, Any]) -> dict:
         row, code = self._rate(rate_id)
+        before = audited(rate_body(row, code))
         if "tax_class" in changes:
             tax_class = self.class_by_code(changes["tax_class"])
             row.tax_class_id, code = tax_class.id, tax_class.code
@@ -214,10 +239,14 @@ class TaxService:
         if "label" in changes:
             row.label = _text("label", changes["label"], NAME_MAX, blank=True)
         self._flush_rate(row)
+        if audited(rate_body(row, code)) != before:
+            self.request.audit(RATE_UPDATED, RATE_OBJECT, row.id, before=before, after=audited(rate_body(row, code)))
         return rate_body(row, code)
 
     def delete_rate(self, rate_id: int) -> None:
-        self.session.delete(self._rate(rate_id)[0])
+        row, code = self._rate(rate_id)
+        self.request.audit(RATE_DELETED, RATE_OBJECT, row.id, before=audited(rate_body(row, code)), after=None)
+        self.session.delete(row)
         self.session.flush()
 
     @staticmethod
@@ -253,6 +282,7 @@ class TaxService:
 
     def set_product_class(self, product_id: int, code: str | None) -> dict:
         self._product_exists(product_id)
+        before = self.classes_of([product_id]).get(product_id, STANDARD)
         if code is None or code == STANDARD:
             self.session.execute(delete(ProductTaxClass).where(ProductTaxClass.product_id == product_id))
         else:
@@ -260,6 +290,9 @@ class TaxService:
             upsert(self.session, ProductTaxClass, {"product_id": product_id, "tax_class_id": tax_class.id},
                    conflict=[ProductTaxClass.product_id], update=["tax_class_id"])
         self.request.invalidate_body(PRODUCT_BODY, [product_id])
+        if before != (code or STANDARD):
+            self.request.audit(PRODUCT_CLASS_SET, PRODUCT_CLASS_OBJECT, product_id, before={"tax_class": before},
+                               after={"tax_class": code or STANDARD})
         return {"product": product_id, "tax_class": code or STANDARD}
 
     # --- quotes ----------------------------------------------------------------------------------------
